@@ -1,0 +1,43 @@
+"""Storage backends behind one interface, chosen by a storage URL.
+
+- ``memory://``: in this process only (tests, ephemeral use);
+- ``file:///abs/path`` or ``file://./rel/path``: local disk.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from .base import BaseBackend
+from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError, StorageError
+
+__all__ = [
+    "AlreadyExists",
+    "BaseBackend",
+    "InvalidKey",
+    "NotFound",
+    "StorageConfigError",
+    "StorageError",
+    "backend_from_url",
+]
+
+SCHEMES = ("memory", "file")
+
+
+def backend_from_url(url: str) -> BaseBackend:
+    """Build the backend a storage URL names; ``StorageConfigError`` if none."""
+    parts = urlsplit(url)
+    if parts.scheme == "memory":
+        from .memory import MemoryBackend
+
+        return MemoryBackend()
+    if parts.scheme == "file":
+        from .local import from_url_path
+
+        # file://./data keeps "." as the netloc: a path relative to the
+        # working directory. file:///abs has an empty netloc.
+        if parts.netloc not in ("", ".", ".."):
+            raise StorageConfigError(f"file:// storage URL must be file:///abs/path or file://./rel/path, not {url!r}")
+        return from_url_path(unquote(parts.netloc + parts.path))
+    known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
+    raise StorageConfigError(f"unknown storage URL {url!r}: expected one of {known}")

@@ -1,0 +1,25 @@
+"""Errors a backend raises; callers map them to their own API's errors."""
+
+
+class StorageError(Exception):
+    """Base of the errors a backend raises."""
+
+
+class NotFound(StorageError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"no object at {key!r}")
+        self.key = key
+
+
+class AlreadyExists(StorageError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"an object already exists at {key!r}")
+        self.key = key
+
+
+class InvalidKey(StorageError, ValueError):
+    """A key that could escape the storage root or that no backend can hold."""
+
+
+class StorageConfigError(StorageError, ValueError):
+    """A storage URL or setting that cannot work; raised at start-up."""

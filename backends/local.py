@@ -1,0 +1,332 @@
+"""Local disk backend (``file:///abs/path`` or ``file://./rel/path``).
+
+Layout under the root:
+
+- ``objects/<key>``: the bytes, one file per object, so downloads can use
+  ``sendfile``;
+- ``meta/<key>``: a small JSON sidecar with the content type and user metadata;
+- ``tmp/``: uploads in progress; emptied at start, so a crash leaves no debris.
+
+A put writes a temp file, fsyncs it and renames it into place (``link`` for
+put-if-absent, which fails atomically when the name exists), then renames the
+sidecar beside it. The sidecar records the identity (inode, mtime, size) of
+the data file it belongs to; a reader that sees a sidecar of another version
+(an overwrite between its two renames, or a crash there) retries briefly and
+then falls back to the defaults rather than mixing versions.
+
+Because objects are files and prefixes are folders, a key cannot be both an
+object and a prefix of other keys here ("a" and "a/b"); the gateway's key
+layout never does that, and such a put raises ``InvalidKey``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import json
+import os
+import shutil
+import stat
+import time
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from pathlib import Path
+from typing import BinaryIO
+
+import aiofiles
+
+from .base import (
+    DEFAULT_CONTENT_TYPE,
+    AlreadyExists,
+    BaseBackend,
+    Blob,
+    Entry,
+    InvalidKey,
+    NotFound,
+    ObjectInfo,
+    StorageConfigError,
+)
+
+WRITE_SIZE = 1024 * 1024  # batch small network chunks into fewer thread hops
+READ_SIZE = 256 * 1024
+SIDECAR_RETRIES = 5
+
+
+def _etag(st: os.stat_result) -> str:
+    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+
+
+def _entry(key: str, st: os.stat_result) -> Entry:
+    return Entry(key=key, size=st.st_size, etag=_etag(st), modified=st.st_mtime)
+
+
+class LocalBlob(Blob):
+    def __init__(self, info: ObjectInfo, file: BinaryIO) -> None:
+        self.info = info
+        self.file = file
+
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        end = self.info.size if end is None else end
+        loop = asyncio.get_running_loop()
+        fd = self.file.fileno()
+        offset = start
+        while offset < end:
+            chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_SIZE, end - offset), offset)
+            if not chunk:
+                return
+            offset += len(chunk)
+            yield chunk
+
+
+class LocalBackend(BaseBackend):
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._objects = root / "objects"
+        self._meta = root / "meta"
+        self._tmp = root / "tmp"
+
+    async def start(self) -> None:
+        try:
+            await asyncio.to_thread(self._prepare_root)
+        except OSError as exc:
+            raise StorageConfigError(f"cannot use {self.root} for storage: {exc.strerror or exc}") from exc
+
+    def _prepare_root(self) -> None:
+        for folder in (self._objects, self._meta):
+            folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp.mkdir()
+
+    def _path(self, base: Path, key: str) -> Path:
+        # Keys are checked by BaseBackend: no '..', no absolute paths, no NUL
+        # or backslash, so the join cannot leave ``base``.
+        return base.joinpath(*key.split("/"))
+
+    async def _put(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        content_type: str,
+        metadata: Mapping[str, str],
+        if_absent: bool,
+    ) -> ObjectInfo:
+        tmp = self._tmp / uuid.uuid4().hex
+        try:
+            async with aiofiles.open(tmp, "wb") as file:
+                buffer = bytearray()
+                async for chunk in chunks:
+                    buffer += chunk
+                    if len(buffer) >= WRITE_SIZE:
+                        await file.write(buffer)
+                        buffer.clear()
+                await file.write(buffer)
+                await file.flush()
+                await asyncio.to_thread(os.fsync, file.fileno())
+            return await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                await asyncio.to_thread(tmp.unlink)
+
+    def _commit(
+        self, key: str, tmp: Path, content_type: str, metadata: Mapping[str, str], if_absent: bool
+    ) -> ObjectInfo:
+        path = self._path(self._objects, key)
+        st = tmp.stat()
+        sidecar = {
+            "identity": _etag(st),
+            "content_type": content_type,
+            "metadata": dict(metadata),
+        }
+        sidecar_tmp = tmp.with_suffix(".meta")
+        sidecar_tmp.write_text(json.dumps(sidecar))
+        try:
+            self._place(tmp, path, link=if_absent, key=key)
+            self._place(sidecar_tmp, self._path(self._meta, key), link=False, key=key)
+        finally:
+            sidecar_tmp.unlink(missing_ok=True)
+        return ObjectInfo(
+            key=key,
+            size=st.st_size,
+            etag=_etag(st),
+            modified=st.st_mtime,
+            content_type=content_type,
+            metadata=dict(metadata),
+        )
+
+    def _place(self, source: Path, target: Path, *, link: bool, key: str) -> None:
+        # A concurrent delete may prune the parent folder between mkdir and
+        # rename; try again a few times.
+        clash = InvalidKey(f"{key!r} clashes with another key on local disk")
+        for _ in range(3):
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                raise clash from None
+            try:
+                if link:
+                    os.link(source, target)
+                else:
+                    os.replace(source, target)
+                break
+            except FileNotFoundError:
+                continue
+            except FileExistsError:
+                if target.is_dir():
+                    raise clash from None
+                raise AlreadyExists(key) from None
+            except (NotADirectoryError, IsADirectoryError):
+                raise clash from None
+        else:
+            raise FileNotFoundError(target.parent)
+        with contextlib.suppress(OSError):
+            fd = os.open(target.parent, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def _stat_or_open(self, key: str, open_file: bool) -> tuple[ObjectInfo, BinaryIO | None]:
+        path = self._path(self._objects, key)
+        for attempt in range(SIDECAR_RETRIES):
+            file, st = _stat_path(path, key, open_file)
+            try:
+                return self._info(key, st, last_try=attempt == SIDECAR_RETRIES - 1), file
+            except _StaleSidecar:
+                if file is not None:
+                    file.close()
+                time.sleep(0.01)  # in a worker thread: the overwrite finishes meanwhile
+        raise AssertionError("unreachable")
+
+    def _info(self, key: str, st: os.stat_result, *, last_try: bool) -> ObjectInfo:
+        entry = _entry(key, st)
+        try:
+            sidecar = json.loads(self._path(self._meta, key).read_bytes())
+        except (OSError, ValueError):
+            sidecar = {}
+        if sidecar.get("identity") != entry.etag:
+            if not last_try:
+                raise _StaleSidecar
+            sidecar = {}
+        return ObjectInfo(
+            **vars(entry),
+            content_type=sidecar.get("content_type", DEFAULT_CONTENT_TYPE),
+            metadata=sidecar.get("metadata", {}),
+        )
+
+    async def _stat(self, key: str) -> ObjectInfo:
+        info, _ = await asyncio.to_thread(self._stat_or_open, key, False)
+        return info
+
+    @contextlib.asynccontextmanager
+    async def _open(self, key: str) -> AsyncIterator[Blob]:
+        info, file = await asyncio.to_thread(self._stat_or_open, key, True)
+        assert file is not None
+        try:
+            yield LocalBlob(info, file)
+        finally:
+            await asyncio.to_thread(file.close)
+
+    async def _delete(self, key: str) -> bool:
+        return await asyncio.to_thread(self._delete_sync, key)
+
+    def _delete_sync(self, key: str) -> bool:
+        path = self._path(self._objects, key)
+        try:
+            if not _is_file(os.stat(path, follow_symlinks=False)):
+                return False
+            path.unlink()
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        meta = self._path(self._meta, key)
+        meta.unlink(missing_ok=True)
+        for base, leaf in ((self._objects, path), (self._meta, meta)):
+            _prune_empty_parents(base, leaf)
+        return True
+
+    async def _list(self, prefix: str, start_after: str, limit: int) -> list[Entry]:
+        return await asyncio.to_thread(self._list_sync, prefix, start_after, limit)
+
+    def _list_sync(self, prefix: str, start_after: str, limit: int) -> list[Entry]:
+        entries: list[Entry] = []
+        # Start in the deepest folder that holds every key under the prefix.
+        folder, _, _ = prefix.rpartition("/")
+        start = self._path(self._objects, folder) if folder else self._objects
+        self._walk(start, f"{folder}/" if folder else "", prefix, start_after, limit, entries)
+        return entries
+
+    def _walk(
+        self, folder: Path, key_prefix: str, prefix: str, start_after: str, limit: int, out: list[Entry]
+    ) -> bool:
+        """Append entries of ``folder`` in key order; return True once full."""
+        try:
+            with os.scandir(folder) as it:
+                # A subfolder "d" holds keys "d/...", which sort as "d/" does.
+                children = sorted(
+                    (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it
+                )
+        except (FileNotFoundError, NotADirectoryError):
+            return False
+        for name, child in children:
+            key = key_prefix + name
+            if name.endswith("/"):
+                in_prefix = key.startswith(prefix) or prefix.startswith(key)
+                before_start = key <= start_after and not start_after.startswith(key)
+                if in_prefix and not before_start:
+                    if self._walk(Path(child.path), key, prefix, start_after, limit, out):
+                        return True
+                continue
+            if key.startswith(prefix) and key > start_after:
+                st = child.stat(follow_symlinks=False)
+                if _is_file(st):
+                    out.append(_entry(key, st))
+                    if len(out) >= limit:
+                        return True
+        return False
+
+
+class _StaleSidecar(Exception):
+    """The sidecar belongs to another version of the data file."""
+
+
+def _is_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode)
+
+
+def _stat_path(path: Path, key: str, open_file: bool) -> tuple[BinaryIO | None, os.stat_result]:
+    """Stat (and open) the data file, never following a symlink."""
+    file = None
+    try:
+        if open_file:
+            file = open(path, "rb", opener=lambda p, flags: os.open(p, flags | os.O_NOFOLLOW))  # noqa: SIM115
+            st = os.fstat(file.fileno())
+        else:
+            st = os.stat(path, follow_symlinks=False)
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise NotFound(key) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotFound(key) from None
+        raise
+    if not _is_file(st):
+        if file is not None:
+            file.close()
+        raise NotFound(key)
+    return file, st
+
+
+def _prune_empty_parents(base: Path, leaf: Path) -> None:
+    folder = leaf.parent
+    while folder != base:
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
+
+
+def from_url_path(path: str) -> LocalBackend:
+    """Build from the path part of a ``file://`` URL."""
+    if not path:
+        raise StorageConfigError("file:// storage needs a path, e.g. file:///var/lib/gateway or file://./data")
+    return LocalBackend(Path(path).resolve())
