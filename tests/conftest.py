@@ -36,3 +36,27 @@ async def backend(backend_url: str) -> AsyncIterator[BaseBackend]:
     await store.start()
     yield store
     await store.close()
+
+
+@pytest.fixture
+def start_gateway(backend_url: str):
+    """Start a gateway on the parametrized backend: ``start_gateway(**settings)``."""
+    from gateway.settings import Settings
+
+    from .server import ThreadedGateway
+
+    servers: list[ThreadedGateway] = []
+
+    def start(**overrides: object) -> ThreadedGateway:
+        server = ThreadedGateway(Settings(storage=backend_url, **overrides)).__enter__()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture
+def gateway(start_gateway) -> "ThreadedGateway":  # noqa: F821
+    return start_gateway()

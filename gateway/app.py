@@ -1,0 +1,35 @@
+"""The app factory used alike by the CLI, the tests and the benchmarks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from backends import BaseBackend, backend_from_url
+
+from . import sessions
+from .health import health
+from .http.forwarded import forwarded_middleware
+from .settings import Settings
+from .state import SETTINGS, STORAGE
+
+#: Largest JSON body (session create and the like); uploads stream instead.
+MAX_JSON_BODY = 1024 * 1024
+
+
+def create_app(settings: Settings, storage: BaseBackend | None = None) -> web.Application:
+    """Build the gateway. ``storage`` overrides the one ``settings`` names."""
+    app = web.Application(client_max_size=MAX_JSON_BODY, middlewares=[forwarded_middleware(settings.trusted_proxies)])
+    app[SETTINGS] = settings
+    app[STORAGE] = storage or backend_from_url(settings.storage)
+    app.cleanup_ctx.append(_storage_lifetime)
+    app.router.add_get("/health", health)
+    app.add_subapp("/api", sessions.create_app(settings))
+    return app
+
+
+async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
+    await app[STORAGE].start()
+    yield
+    await app[STORAGE].close()

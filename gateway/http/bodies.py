@@ -1,0 +1,34 @@
+"""JSON request bodies validated by a pydantic model."""
+
+from __future__ import annotations
+
+import json
+from typing import TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from .errors import bad_request, invalid
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+async def read_json(request: web.Request, model: type[Model]) -> Model:
+    """Parse the body as ``model``; 400 with a readable reason otherwise."""
+    try:
+        data = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise bad_request("Request body is not valid JSON") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid(f"Invalid request body: {describe(exc)}") from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per problem: ``field: message``."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        problems.append(f"{where}: {error['msg']}")
+    return "; ".join(problems)

@@ -1,0 +1,78 @@
+"""One exception for every client error, rendered by each API family in its
+own format by the middleware that family installs."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from http import HTTPStatus
+
+from aiohttp import web
+
+log = logging.getLogger(__name__)
+
+#: Renders (status, message, kind, headers) as a family's error response.
+Renderer = Callable[[int, str, str, Mapping[str, str]], web.Response]
+
+
+class ApiError(Exception):
+    """A request the gateway refuses, with the status and message to send.
+
+    ``kind`` refines the status where a family distinguishes causes: the
+    session API tells "validation_error" from "bad_request".
+    """
+
+    def __init__(
+        self, status: int, message: str, *, kind: str = "", headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.kind = kind
+        self.headers = dict(headers or {})
+
+
+def bad_request(message: str) -> ApiError:
+    return ApiError(400, message, kind="bad_request")
+
+
+def invalid(message: str) -> ApiError:
+    return ApiError(400, message, kind="validation_error")
+
+
+def not_found(message: str) -> ApiError:
+    return ApiError(404, message)
+
+
+def error_middleware(render: Renderer) -> web.middleware:
+    """Turn every error raised below into ``render``'s format.
+
+    aiohttp's own HTTP exceptions (no route, wrong method, body too large)
+    are rendered the same way; anything unexpected becomes a logged 500.
+    """
+
+    @web.middleware
+    async def middleware(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return render(exc.status, exc.message, exc.kind, exc.headers)
+        except web.HTTPException as exc:
+            if exc.status < 400:
+                raise
+            headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+            return render(exc.status, _message(exc), "", headers)
+        except Exception:
+            log.exception("unhandled error in %s %s", request.method, request.path)
+            return render(500, "Internal server error", "", {})
+
+    return middleware
+
+
+def _message(exc: web.HTTPException) -> str:
+    default = f"{exc.status}: {exc.reason}"
+    if exc.text and exc.text != default:
+        return exc.text
+    return HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else exc.reason

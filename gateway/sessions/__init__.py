@@ -1,0 +1,19 @@
+"""The session files API (Mix agent runtime): ``/api/sessions/...``."""
+
+from aiohttp import web
+
+from ..http.auth import auth_middleware
+from ..http.errors import error_middleware
+from ..settings import Settings
+from .errors import render_error
+from .routes import setup_routes
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The ``/api`` sub-application, with this family's errors and auth."""
+    middlewares = [error_middleware(render_error)]
+    if settings.api_keys:
+        middlewares.append(auth_middleware(settings.api_keys))
+    app = web.Application(middlewares=middlewares)
+    setup_routes(app)
+    return app

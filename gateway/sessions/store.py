@@ -1,0 +1,94 @@
+"""Sessions and their files in storage.
+
+- ``sessions/<id>.json``: the session record;
+- ``session-files/<id>/<name>``: the session's files, one object each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import uuid
+from collections.abc import AsyncIterable
+from datetime import UTC, datetime
+
+from backends import BaseBackend, NotFound
+from backends.base import Entry, ObjectInfo
+
+from ..http.errors import invalid, not_found
+from .models import CreateSession, Session
+
+RECORDS = "sessions/"
+FILES = "session-files/"
+READ_CONCURRENCY = 16
+
+
+def parse_session_id(raw: str) -> str:
+    """The canonical form of a session id; 400 unless it is a UUID."""
+    try:
+        parsed = uuid.UUID(raw)
+    except ValueError:
+        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID") from None
+    if len(raw) != 36:
+        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID")
+    return str(parsed)
+
+
+def content_type_of(name: str) -> str:
+    return mimetypes.guess_type(name, strict=False)[0] or "application/octet-stream"
+
+
+class SessionStore:
+    def __init__(self, storage: BaseBackend) -> None:
+        self.storage = storage
+
+    async def create(self, request: CreateSession) -> Session:
+        session = Session(
+            id=str(uuid.uuid4()),
+            title=request.title,
+            browser_mode=request.browser_mode,
+            created_at=datetime.now(UTC),
+            cdp_url=request.cdp_url,
+            callbacks=request.callbacks,
+        )
+        record = session.wire() | request.model_dump(
+            mode="json", by_alias=True, include={"prompt_mode", "custom_system_prompt"}, exclude_none=True
+        )
+        await self.storage.put_json(f"{RECORDS}{session.id}.json", record, if_absent=True)
+        return session
+
+    async def get(self, session_id: str) -> Session:
+        try:
+            return Session.model_validate(await self.storage.get_json(f"{RECORDS}{session_id}.json"))
+        except NotFound:
+            raise not_found(f"Session with ID '{session_id}' not found") from None
+
+    async def all(self) -> list[Session]:
+        """Every session, newest first."""
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read(entry: Entry) -> Session | None:
+            async with limit:
+                try:
+                    return Session.model_validate(await self.storage.get_json(entry.key))
+                except NotFound:  # deleted while we listed
+                    return None
+
+        entries = [entry async for entry in self.storage.iter_all(RECORDS)]
+        sessions = [s for s in await asyncio.gather(*(read(e) for e in entries)) if s is not None]
+        return sorted(sessions, key=lambda s: (s.created_at, s.id), reverse=True)
+
+    async def delete(self, session_id: str) -> None:
+        """Delete the files first: an interrupted delete can be retried."""
+        await self.get(session_id)
+        await self.storage.delete_prefix(f"{FILES}{session_id}/")
+        await self.storage.delete(f"{RECORDS}{session_id}.json")
+
+    def file_key(self, session_id: str, name: str) -> str:
+        return f"{FILES}{session_id}/{name}"
+
+    async def files(self, session_id: str) -> list[Entry]:
+        return [entry async for entry in self.storage.iter_all(f"{FILES}{session_id}/")]
+
+    async def put_file(self, session_id: str, name: str, chunks: AsyncIterable[bytes]) -> ObjectInfo:
+        return await self.storage.put(self.file_key(session_id, name), chunks, content_type=content_type_of(name))

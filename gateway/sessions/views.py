@@ -1,0 +1,97 @@
+"""Handlers of the session files API. Status codes are the client's: 201 for
+creations and uploads, 204 for deletions, 200 otherwise."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from aiohttp import web
+
+from backends import NotFound
+
+from ..http.bodies import read_json
+from ..http.downloads import send_object
+from ..http.errors import invalid, not_found
+from ..http.uploads import file_part
+from ..state import SETTINGS, STORAGE
+from .models import CreateSession, FileInfo
+from .names import check_name, from_form
+from .store import SessionStore, content_type_of, parse_session_id
+
+
+def store(request: web.Request) -> SessionStore:
+    return SessionStore(request.config_dict[STORAGE])
+
+
+async def existing_session(request: web.Request) -> str:
+    """The id in the path, of a session that exists."""
+    session_id = parse_session_id(request.match_info["id"])
+    await store(request).get(session_id)
+    return session_id
+
+
+def file_info(request: web.Request, session_id: str, name: str, size: int, modified: float) -> dict:
+    path = f"/api/sessions/{session_id}/files/{quote(name, safe='')}"
+    url = request.url.with_path(path, encoded=True)
+    return FileInfo(name=name, size=size, modified=int(modified), url=str(url)).wire()
+
+
+async def create_session(request: web.Request) -> web.Response:
+    session = await store(request).create(await read_json(request, CreateSession))
+    return web.json_response(session.wire(), status=201)
+
+
+async def list_sessions(request: web.Request) -> web.Response:
+    # Subagent sessions are made by the agent runtime, never through this
+    # gateway, so the answer is the same either way; the flag is still checked.
+    if request.query.get("includeSubagents", "false").lower() not in ("true", "false"):
+        raise invalid("includeSubagents must be true or false")
+    return web.json_response([session.wire() for session in await store(request).all()])
+
+
+async def get_session(request: web.Request) -> web.Response:
+    session = await store(request).get(parse_session_id(request.match_info["id"]))
+    return web.json_response(session.wire())
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    await store(request).delete(parse_session_id(request.match_info["id"]))
+    return web.Response(status=204)
+
+
+async def list_files(request: web.Request) -> web.Response:
+    session_id = await existing_session(request)
+    prefix_length = len(store(request).file_key(session_id, ""))
+    entries = await store(request).files(session_id)
+    return web.json_response(
+        [file_info(request, session_id, e.key[prefix_length:], e.size, e.modified) for e in entries]
+    )
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    session_id = await existing_session(request)
+    limit = request.config_dict[SETTINGS].max_upload_bytes
+    part = await file_part(request, limit)
+    name = check_name(from_form(part.filename))
+    info = await store(request).put_file(session_id, name, part.chunks(limit))
+    return web.json_response(file_info(request, session_id, name, info.size, info.modified), status=201)
+
+
+async def get_file(request: web.Request) -> web.StreamResponse:
+    session_id = await existing_session(request)
+    name = check_name(request.match_info["filename"])
+    if "thumb" in request.query:
+        raise invalid("Thumbnails are not available yet")
+    try:
+        async with store(request).storage.open(store(request).file_key(session_id, name)) as blob:
+            return await send_object(request, blob, filename=name, content_type=content_type_of(name))
+    except NotFound:
+        raise not_found(f"File '{name}' not found in session '{session_id}'") from None
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    session_id = await existing_session(request)
+    name = check_name(request.match_info["filename"])
+    if not await store(request).storage.delete(store(request).file_key(session_id, name)):
+        raise not_found(f"File '{name}' not found in session '{session_id}'")
+    return web.Response(status=204)

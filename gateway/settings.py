@@ -1,0 +1,137 @@
+"""All settings in one place, from flags, environment, a TOML file or defaults.
+
+Precedence: command-line flag > ``GATEWAY_*`` environment variable > TOML
+file (``--config``) > default. Every value is checked here, so a bad one
+stops the gateway at start with one clear line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import tomllib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from backends import StorageConfigError, backend_from_url
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """A setting that cannot work; its message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Address to listen on. Loopback by default; containers set 0.0.0.0.
+    host: str = "127.0.0.1"
+    port: int = 8088
+    #: Where everything is stored: memory://, file:///abs/path, file://./rel/path.
+    storage: str = "file://./data"
+    #: Largest accepted upload, in bytes (2 GiB by default).
+    max_upload_bytes: int = 2 * 1024**3
+    #: Bearer keys; empty means no authentication.
+    api_keys: tuple[str, ...] = ()
+    #: Peers whose X-Forwarded-*/Forwarded headers are believed.
+    trusted_proxies: tuple[Network, ...] = ()
+
+
+def _int_in(low: int, high: int) -> Callable[[Any], int]:
+    def parse(value: Any) -> int:
+        if isinstance(value, str) and value.strip().replace("_", "").isdigit():
+            value = int(value.strip().replace("_", ""))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"expected an integer, got {value!r}")
+        if not low <= value <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return value
+
+    return parse
+
+
+def _items(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [item.strip() for item in value if item.strip()]
+    raise ValueError("expected a comma-separated string or a list of strings")
+
+
+def _host(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("expected a host name or address")
+    return value.strip()
+
+
+def _storage(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected a storage URL")
+    try:
+        backend_from_url(value)
+    except StorageConfigError as exc:
+        raise ValueError(str(exc)) from None
+    return value
+
+
+def _keys(value: Any) -> tuple[str, ...]:
+    keys = _items(value)
+    if any(len(key) < 16 or " " in key for key in keys):
+        raise ValueError("each API key needs at least 16 characters and no spaces")
+    return tuple(keys)
+
+
+def _networks(value: Any) -> tuple[Network, ...]:
+    return tuple(ipaddress.ip_network(item, strict=False) for item in _items(value))
+
+
+PARSERS: dict[str, Callable[[Any], Any]] = {
+    "host": _host,
+    "port": _int_in(1, 65535),
+    "storage": _storage,
+    "max_upload_bytes": _int_in(1, 2**63 - 1),
+    "api_keys": _keys,
+    "trusted_proxies": _networks,
+}
+assert set(PARSERS) == {f.name for f in fields(Settings)}
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="gateway", description="File gateway: Mix session files and Letta folder files.")
+    p.add_argument("--host", help="address to listen on (GATEWAY_HOST; default 127.0.0.1)")
+    p.add_argument("--port", help="port to listen on (GATEWAY_PORT; default 8088)")
+    p.add_argument("--storage", metavar="URL", help="memory://, file:///abs/path or file://./rel/path (GATEWAY_STORAGE)")
+    p.add_argument("--config", metavar="FILE", help="TOML file with any of the settings above")
+    return p
+
+
+def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
+    """Merge flags, environment, file and defaults; raise ``SettingsError``."""
+    args = parser().parse_args(argv)
+    layers: list[tuple[str, Mapping[str, Any]]] = []
+    if args.config:
+        layers.append((f"{args.config}", _read_toml(Path(args.config))))
+    layers.append(("environment", {name: environ[f"GATEWAY_{name.upper()}"] for name in PARSERS if f"GATEWAY_{name.upper()}" in environ}))
+    layers.append(("command line", {name: getattr(args, name) for name in ("host", "port", "storage") if getattr(args, name) is not None}))
+    values: dict[str, Any] = {}
+    for source, layer in layers:
+        for name, raw in layer.items():
+            try:
+                values[name] = PARSERS[name](raw)
+            except (ValueError, TypeError) as exc:
+                raise SettingsError(f"invalid {name} from {source}: {exc}") from None
+    return Settings(**values)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+    if unknown := sorted(set(data) - set(PARSERS)):
+        raise SettingsError(f"config file {path} has unknown settings: {', '.join(unknown)}")
+    return data
