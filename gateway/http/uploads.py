@@ -40,6 +40,8 @@ class FilePart:
             except ValueError as exc:
                 raise bad_request(f"Malformed multipart body: {exc}") from exc
             if not chunk:
+                if not self.part.at_eof():
+                    raise bad_request("Malformed multipart body: it ends before the closing boundary")
                 return
             received += len(chunk)
             if received > limit:

@@ -1,0 +1,86 @@
+"""File URLs as the client saw them, through trusted proxies only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from ..server import ThreadedGateway
+
+
+def upload_url(server: ThreadedGateway, headers: dict[str, str]) -> str:
+    session = httpx.post(f"{server.url}/api/sessions", json={"title": "fw"}).json()
+    response = httpx.post(
+        f"{server.url}/api/sessions/{session['id']}/files/upload",
+        files={"file": ("a b.txt", b"x")},
+        headers=headers,
+    )
+    assert response.status_code == 201
+    listed = httpx.get(f"{server.url}/api/sessions/{session['id']}/files", headers=headers).json()
+    assert listed[0]["url"] == response.json()["url"]
+    return response.json()["url"]
+
+
+@pytest.fixture
+def trusting(start_gateway: Callable[..., ThreadedGateway]) -> ThreadedGateway:
+    from ipaddress import ip_network
+
+    return start_gateway(trusted_proxies=(ip_network("127.0.0.0/8"),))
+
+
+@pytest.mark.parametrize(
+    ("headers", "origin"),
+    [
+        ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com"}, "https://files.example.com"),
+        ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com:8443"}, "https://files.example.com:8443"),
+        ({"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "a.example, b.example"}, "https://b.example"),
+        ({"Forwarded": 'for=203.0.113.7;proto=https;host="files.example.com"'}, "https://files.example.com"),
+        ({"Forwarded": "for=1.2.3.4;proto=http;host=x.example, for=10.0.0.1;proto=https;host=y.example"}, "https://y.example"),
+        ({"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "bad host/x"}, None),
+    ],
+)
+def test_trusted_proxy_headers_shape_urls(trusting: ThreadedGateway, headers: dict[str, str], origin: str | None) -> None:
+    url = upload_url(trusting, headers)
+    assert url.startswith(f"{origin or trusting.url}/api/sessions/")
+    assert url.endswith("/files/a%20b.txt")
+
+
+def test_untrusted_peer_headers_are_ignored(gateway: ThreadedGateway) -> None:
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "Forwarded": "proto=https;host=evil.example"}
+    assert upload_url(gateway, forged).startswith(f"{gateway.url}/api/sessions/")
+
+
+def test_trust_is_by_network(start_gateway: Callable[..., ThreadedGateway]) -> None:
+    from ipaddress import ip_network
+
+    server = start_gateway(trusted_proxies=(ip_network("10.0.0.0/8"),))
+    assert upload_url(server, {"X-Forwarded-Host": "evil.example"}).startswith(server.url)
+
+
+@pytest.mark.parametrize(
+    ("trusted", "headers", "remote"),
+    [
+        (["127.0.0.1/32"], {"X-Forwarded-For": "203.0.113.9"}, "203.0.113.9"),
+        (["127.0.0.1/32", "10.0.0.0/8"], {"X-Forwarded-For": "203.0.113.9, 198.51.100.1, 10.1.2.3"}, "198.51.100.1"),
+        (["127.0.0.1/32"], {"Forwarded": 'for="[2001:db8::1]:4711"'}, "2001:db8::1"),
+        (["127.0.0.1/32"], {"X-Forwarded-For": "not-an-ip"}, "127.0.0.1"),
+        ([], {"X-Forwarded-For": "203.0.113.9"}, "127.0.0.1"),
+        (["10.0.0.0/8"], {"X-Forwarded-For": "203.0.113.9"}, "127.0.0.1"),
+    ],
+)
+async def test_client_address(aiohttp_client, trusted: list[str], headers: dict[str, str], remote: str) -> None:
+    from ipaddress import ip_network
+
+    from aiohttp import web
+
+    from gateway.http.forwarded import forwarded_middleware
+
+    async def echo(request: web.Request) -> web.Response:
+        return web.Response(text=request.remote or "")
+
+    app = web.Application(middlewares=[forwarded_middleware([ip_network(n) for n in trusted])])
+    app.router.add_get("/", echo)
+    client = await aiohttp_client(app)
+    assert await (await client.get("/", headers=headers)).text() == remote
