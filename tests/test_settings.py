@@ -12,6 +12,8 @@ import pytest
 
 from gateway.settings import Settings, SettingsError, load_settings
 
+from .server import free_port
+
 
 def test_defaults() -> None:
     assert load_settings([], {}) == Settings()
@@ -92,7 +94,7 @@ def test_cli_reports_unusable_storage_in_one_line(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("")
     result = subprocess.run(
-        [sys.executable, "-m", "gateway", "--storage", f"file://{blocker}/data", "--port", "0"],
+        [sys.executable, "-m", "gateway", "--storage", f"file://{blocker}/data", "--port", str(free_port())],
         capture_output=True,
         text=True,
         timeout=60,
