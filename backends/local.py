@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import aiofiles
+from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from .base import (
     DEFAULT_CONTENT_TYPE,
@@ -48,7 +49,8 @@ from .base import (
     StorageConfigError,
 )
 
-WRITE_SIZE = 1024 * 1024  # batch small network chunks into fewer thread hops
+WRITE_SIZE = 1 * 1024 * 1024
+SYNC_EVERY = 16 * 1024 * 1024
 READ_SIZE = 256 * 1024
 SIDECAR_RETRIES = 5
 
@@ -85,12 +87,16 @@ class LocalBackend(BaseBackend):
         self._objects = root / "objects"
         self._meta = root / "meta"
         self._tmp = root / "tmp"
+        self._background: set[asyncio.Future[None]] = set()
 
     async def start(self) -> None:
         try:
             await asyncio.to_thread(self._prepare_root)
         except OSError as exc:
             raise StorageConfigError(f"cannot use {self.root} for storage: {exc.strerror or exc}") from exc
+
+    async def close(self) -> None:
+        await asyncio.gather(*self._background)
 
     def _prepare_root(self) -> None:
         for folder in (self._objects, self._meta):
@@ -114,24 +120,22 @@ class LocalBackend(BaseBackend):
         tmp = self._tmp / uuid.uuid4().hex
         try:
             async with aiofiles.open(tmp, "wb") as file:
-                buffer = bytearray()
-                async for chunk in chunks:
-                    buffer += chunk
-                    if len(buffer) >= WRITE_SIZE:
-                        await file.write(buffer)
-                        buffer.clear()
-                await file.write(buffer)
-                await file.flush()
-                await asyncio.to_thread(os.fsync, file.fileno())
-            return await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
+                await _write_durably(file, chunks)
+            info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(tmp.unlink)
+        if replaced is not None:
+            self._unlink_later(replaced)
+        return info
 
     def _commit(
         self, key: str, tmp: Path, content_type: str, metadata: Mapping[str, str], if_absent: bool
-    ) -> ObjectInfo:
+    ) -> tuple[ObjectInfo, Path | None]:
+        """Move the upload into place; return it and the replaced version's
+        extra link (see ``_unlink_later``), if there was one."""
         path = self._path(self._objects, key)
+        replaced = None if if_absent else self._keep_aside(path, link=True)
         st = tmp.stat()
         sidecar = {
             "identity": _etag(st),
@@ -145,7 +149,7 @@ class LocalBackend(BaseBackend):
             self._place(sidecar_tmp, self._path(self._meta, key), link=False, key=key)
         finally:
             sidecar_tmp.unlink(missing_ok=True)
-        return ObjectInfo(
+        info = ObjectInfo(
             key=key,
             size=st.st_size,
             etag=_etag(st),
@@ -153,6 +157,33 @@ class LocalBackend(BaseBackend):
             content_type=content_type,
             metadata=dict(metadata),
         )
+        return info, replaced
+
+    def _keep_aside(self, path: Path, *, link: bool) -> Path | None:
+        """Give the object at ``path`` a second name in ``tmp/`` (``link``) or
+        move it there, so that dropping its last name happens later."""
+        aside = self._tmp / f"{uuid.uuid4().hex}.old"
+        try:
+            if link:
+                os.link(path, aside)
+            else:
+                os.rename(path, aside)
+        except OSError as exc:
+            if exc.errno in (errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EPERM):
+                return None  # nothing there, or a folder: the caller's rename reports it
+            raise
+        return aside
+
+    def _unlink_later(self, path: Path) -> None:
+        """Unlink a replaced or deleted version after the response.
+
+        Freeing a large file's blocks can take seconds (a file system mounted
+        with ``discard`` trims them synchronously), which no client should
+        wait for. What a crash leaves in ``tmp/`` is removed at start.
+        """
+        task = asyncio.ensure_future(asyncio.to_thread(path.unlink, missing_ok=True))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def _place(self, source: Path, target: Path, *, link: bool, key: str) -> None:
         # A concurrent delete may prune the parent folder between mkdir and
@@ -228,21 +259,26 @@ class LocalBackend(BaseBackend):
             await asyncio.to_thread(file.close)
 
     async def _delete(self, key: str) -> bool:
-        return await asyncio.to_thread(self._delete_sync, key)
+        removed = await asyncio.to_thread(self._delete_sync, key)
+        if removed is not None:
+            self._unlink_later(removed)
+        return removed is not None
 
-    def _delete_sync(self, key: str) -> bool:
+    def _delete_sync(self, key: str) -> Path | None:
         path = self._path(self._objects, key)
         try:
             if not _is_file(os.stat(path, follow_symlinks=False)):
-                return False
-            path.unlink()
+                return None
         except (FileNotFoundError, NotADirectoryError):
-            return False
+            return None
+        removed = self._keep_aside(path, link=False)
+        if removed is None:
+            return None
         meta = self._path(self._meta, key)
         meta.unlink(missing_ok=True)
         for base, leaf in ((self._objects, path), (self._meta, meta)):
             _prune_empty_parents(base, leaf)
-        return True
+        return removed
 
     async def _list(self, prefix: str, start_after: str, limit: int) -> list[Entry]:
         return await asyncio.to_thread(self._list_sync, prefix, start_after, limit)
@@ -283,6 +319,41 @@ class LocalBackend(BaseBackend):
                     if len(out) >= limit:
                         return True
         return False
+
+
+async def _write_durably(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes]) -> None:
+    """Write ``chunks`` and fsync, flushing to disk while the upload runs.
+
+    Small network chunks are batched into fewer thread hops. An fdatasync is
+    started in the background every ``SYNC_EVERY`` bytes (one at a time,
+    while writes go on), so the final fsync has little left to wait for.
+    """
+    loop = asyncio.get_running_loop()
+    pending: list[bytes] = []
+    pending_size = unsynced = 0
+    background_sync: asyncio.Future[None] | None = None
+    try:
+        async for chunk in chunks:
+            pending.append(chunk)
+            pending_size += len(chunk)
+            if pending_size < WRITE_SIZE:
+                continue
+            await file.write(b"".join(pending))
+            unsynced += pending_size
+            pending, pending_size = [], 0
+            if unsynced >= SYNC_EVERY and (background_sync is None or background_sync.done()):
+                if background_sync is not None:
+                    background_sync.result()  # raise what an earlier sync hit
+                await file.flush()
+                background_sync = loop.run_in_executor(None, os.fdatasync, file.fileno())
+                unsynced = 0
+        await file.write(b"".join(pending))
+        await file.flush()
+    finally:
+        # Never close the file under a running sync, even when the upload failed.
+        if background_sync is not None:
+            await asyncio.shield(background_sync)
+    await loop.run_in_executor(None, os.fsync, file.fileno())
 
 
 class _StaleSidecar(Exception):

@@ -89,3 +89,13 @@ def test_file_urls(url: str, root: str) -> None:
 def test_bad_urls_are_config_errors(url: str) -> None:
     with pytest.raises(StorageConfigError):
         backend_from_url(url)
+
+
+async def test_replaced_and_deleted_versions_are_freed(local: LocalBackend) -> None:
+    await local.put("a", chunks_of(b"1" * 1000))
+    await local.put("a", chunks_of(b"2"))
+    await local.put("b", chunks_of(b"3"))
+    await local.delete("b")
+    await local.close()  # waits for the unlinks done after the responses
+    assert list((local.root / "tmp").iterdir()) == []
+    assert [p.name for p in (local.root / "objects").iterdir()] == ["a"]

@@ -1,0 +1,36 @@
+"""The minimal aiohttp baseline the gateway is measured against: one handler
+streams a multipart upload to disk, one serves the file with FileResponse."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+CHUNK = 256 * 1024
+
+
+def create_app(folder: Path) -> web.Application:
+    async def upload(request: web.Request) -> web.Response:
+        reader = await request.multipart()
+        part = await reader.next()
+        size = 0
+        with open(folder / "upload.bin", "wb") as file:
+            while chunk := await part.read_chunk(CHUNK):
+                file.write(chunk)
+                size += len(chunk)
+        return web.json_response({"size": size}, status=201)
+
+    async def download(request: web.Request) -> web.FileResponse:
+        return web.FileResponse(folder / "upload.bin")
+
+    app = web.Application()
+    app.router.add_post("/upload", upload)
+    app.router.add_get("/download", download)
+    app.router.add_get("/health", lambda request: web.Response(text="ok"))
+    return app
+
+
+if __name__ == "__main__":
+    web.run_app(create_app(Path(sys.argv[1])), host="127.0.0.1", port=int(sys.argv[2]), print=None)

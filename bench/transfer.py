@@ -1,0 +1,131 @@
+"""Upload and download throughput of the gateway vs a minimal aiohttp baseline.
+
+Both servers run as their own processes on loopback and take the same file,
+alternately, several times; we print medians, the gateway/baseline ratios
+and the gateway's peak RSS growth. Usage: ``python -m bench.transfer
+[--size-mib 1024] [--rounds 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+
+from tests.server import free_port
+from tests.test_streaming import memory_kib
+
+CHUNK = 1024 * 1024
+BOUNDARY = "bench-boundary"
+
+
+def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
+    return subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
+    for _ in range(300):
+        try:
+            async with http.get(url) as response:
+                if response.status == 200:
+                    return
+        except aiohttp.ClientConnectionError:
+            await asyncio.sleep(0.1)
+    raise TimeoutError(url)
+
+
+async def body(path: Path) -> AsyncIterator[bytes]:
+    yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'.encode()
+    with path.open("rb") as file:
+        while chunk := file.read(CHUNK):
+            yield chunk
+    yield f"\r\n--{BOUNDARY}--\r\n".encode()
+
+
+async def timed_upload(http: aiohttp.ClientSession, url: str, path: Path) -> float:
+    # Start each run with no dirty pages left by the previous one, whose
+    # writeback would otherwise slow down whichever server comes next.
+    os.sync()
+    started = time.perf_counter()
+    headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+    async with http.post(url, data=body(path), headers=headers) as response:
+        assert response.status == 201, await response.text()
+    return time.perf_counter() - started
+
+
+async def timed_download(http: aiohttp.ClientSession, url: str, size: int) -> float:
+    started = time.perf_counter()
+    received = 0
+    async with http.get(url) as response:
+        assert response.status == 200
+        async for chunk in response.content.iter_chunked(CHUNK):
+            received += len(chunk)
+    assert received == size
+    return time.perf_counter() - started
+
+
+async def run(size: int, rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        folder = Path(tmp)
+        source = folder / "source.bin"
+        with source.open("wb") as file:
+            block = os.urandom(CHUNK)
+            for _ in range(size // CHUNK):
+                file.write(block)
+        gateway_port, baseline_port = free_port(), free_port()
+        (folder / "baseline").mkdir()
+        gateway = start(
+            [sys.executable, "-m", "gateway", "--storage", f"file://{folder / 'gateway'}", "--port", str(gateway_port)],
+            {"GATEWAY_MAX_UPLOAD_BYTES": str(2 * size)},
+        )
+        baseline = start([sys.executable, "-m", "bench.baseline_server", str(folder / "baseline"), str(baseline_port)])
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:
+                gw, base = f"http://127.0.0.1:{gateway_port}", f"http://127.0.0.1:{baseline_port}"
+                await wait_ready(http, f"{gw}/health")
+                await wait_ready(http, f"{base}/health")
+                async with http.post(f"{gw}/api/sessions", json={"title": "bench"}) as response:
+                    files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
+                rss_before = memory_kib(gateway.pid, "VmRSS")
+                times: dict[str, list[float]] = {k: [] for k in ("gw up", "base up", "gw down", "base down")}
+                for _ in range(rounds):
+                    times["gw up"].append(await timed_upload(http, f"{files}/upload", source))
+                    times["base up"].append(await timed_upload(http, f"{base}/upload", source))
+                    times["gw down"].append(await timed_download(http, f"{files}/big.bin", size))
+                    times["base down"].append(await timed_download(http, f"{base}/download", size))
+                growth = (memory_kib(gateway.pid, "VmHWM") - rss_before) / 1024
+        finally:
+            for process in (gateway, baseline):
+                process.terminate()
+                process.wait(timeout=30)
+
+    mib = size / 2**20
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"{mib:.0f} MiB x {rounds} rounds, medians (MiB/s):")
+    for direction in ("up", "down"):
+        gw_rate, base_rate = mib / median[f"gw {direction}"], mib / median[f"base {direction}"]
+        print(f"  {direction:>4}load: gateway {gw_rate:7.0f}  baseline {base_rate:7.0f}  ratio {gw_rate / base_rate:.2f}")
+    print(f"  gateway peak RSS growth: {growth:.1f} MiB")
+    for name, samples in times.items():
+        print(f"  {name:>9} runs (s): " + " ".join(f"{t:.2f}" for t in samples))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    asyncio.run(run(args.size_mib * 2**20, args.rounds))
+
+
+if __name__ == "__main__":
+    main()
