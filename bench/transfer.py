@@ -1,8 +1,10 @@
 """Upload and download throughput of the gateway vs a minimal aiohttp baseline.
 
 Both servers run as their own processes on loopback and take the same file,
-alternately, several times; we print medians, the gateway/baseline ratios
-and the gateway's peak RSS growth. Usage: ``python -m bench.transfer
+alternately, several times, each time as a new file; we print medians, the
+gateway/baseline ratios and the gateway's peak RSS growth. The baseline
+does not fsync; a second baseline run with fsync shows what durability costs
+on this disk. Usage: ``python -m bench.transfer
 [--size-mib 1024] [--rounds 3]``.
 """
 
@@ -43,21 +45,21 @@ async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
     raise TimeoutError(url)
 
 
-async def body(path: Path) -> AsyncIterator[bytes]:
-    yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="big.bin"\r\n\r\n'.encode()
+async def body(path: Path, name: str) -> AsyncIterator[bytes]:
+    yield f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n\r\n'.encode()
     with path.open("rb") as file:
         while chunk := file.read(CHUNK):
             yield chunk
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-async def timed_upload(http: aiohttp.ClientSession, url: str, path: Path) -> float:
+async def timed_upload(http: aiohttp.ClientSession, url: str, path: Path, name: str) -> float:
     # Start each run with no dirty pages left by the previous one, whose
     # writeback would otherwise slow down whichever server comes next.
     os.sync()
     started = time.perf_counter()
     headers = {"Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-    async with http.post(url, data=body(path), headers=headers) as response:
+    async with http.post(url, data=body(path, name), headers=headers) as response:
         assert response.status == 201, await response.text()
     return time.perf_counter() - started
 
@@ -96,12 +98,19 @@ async def run(size: int, rounds: int) -> None:
                 async with http.post(f"{gw}/api/sessions", json={"title": "bench"}) as response:
                     files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
                 rss_before = memory_kib(gateway.pid, "VmRSS")
-                times: dict[str, list[float]] = {k: [] for k in ("gw up", "base up", "gw down", "base down")}
-                for _ in range(rounds):
-                    times["gw up"].append(await timed_upload(http, f"{files}/upload", source))
-                    times["base up"].append(await timed_upload(http, f"{base}/upload", source))
-                    times["gw down"].append(await timed_download(http, f"{files}/big.bin", size))
-                    times["base down"].append(await timed_download(http, f"{base}/download", size))
+                times: dict[str, list[float]] = {k: [] for k in ("gw up", "base up", "fsync up", "gw down", "base down")}
+                for n in range(rounds):
+                    # Each round writes new files, as both servers do for a
+                    # new upload, and removes the last round's untimed.
+                    times["gw up"].append(await timed_upload(http, f"{files}/upload", source, f"{n}.bin"))
+                    times["base up"].append(await timed_upload(http, f"{base}/upload", source, f"{n}.bin"))
+                    times["fsync up"].append(await timed_upload(http, f"{base}/upload?fsync=1", source, f"{n}-fsync.bin"))
+                    times["gw down"].append(await timed_download(http, f"{files}/{n}.bin", size))
+                    times["base down"].append(await timed_download(http, f"{base}/download/{n}.bin", size))
+                    async with http.delete(f"{files}/{n}.bin") as response:
+                        assert response.status == 204
+                    for name in (f"{n}.bin", f"{n}-fsync.bin"):
+                        (folder / "baseline" / name).unlink()
                 growth = (memory_kib(gateway.pid, "VmHWM") - rss_before) / 1024
         finally:
             for process in (gateway, baseline):
@@ -114,6 +123,8 @@ async def run(size: int, rounds: int) -> None:
     for direction in ("up", "down"):
         gw_rate, base_rate = mib / median[f"gw {direction}"], mib / median[f"base {direction}"]
         print(f"  {direction:>4}load: gateway {gw_rate:7.0f}  baseline {base_rate:7.0f}  ratio {gw_rate / base_rate:.2f}")
+    durable = mib / median["fsync up"]
+    print(f"  upload vs baseline+fsync: {durable:7.0f}  ratio {mib / median['gw up'] / durable:.2f}")
     print(f"  gateway peak RSS growth: {growth:.1f} MiB")
     for name, samples in times.items():
         print(f"  {name:>9} runs (s): " + " ".join(f"{t:.2f}" for t in samples))
