@@ -291,16 +291,12 @@ class LocalBackend(BaseBackend):
         self._walk(start, f"{folder}/" if folder else "", prefix, start_after, limit, entries)
         return entries
 
-    def _walk(
-        self, folder: Path, key_prefix: str, prefix: str, start_after: str, limit: int, out: list[Entry]
-    ) -> bool:
+    def _walk(self, folder: Path, key_prefix: str, prefix: str, start_after: str, limit: int, out: list[Entry]) -> bool:
         """Append entries of ``folder`` in key order; return True once full."""
         try:
             with os.scandir(folder) as it:
                 # A subfolder "d" holds keys "d/...", which sort as "d/" does.
-                children = sorted(
-                    (e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it
-                )
+                children = sorted((e.name + "/" if e.is_dir(follow_symlinks=False) else e.name, e) for e in it)
         except (FileNotFoundError, NotADirectoryError):
             return False
         for name, child in children:
@@ -308,9 +304,12 @@ class LocalBackend(BaseBackend):
             if name.endswith("/"):
                 in_prefix = key.startswith(prefix) or prefix.startswith(key)
                 before_start = key <= start_after and not start_after.startswith(key)
-                if in_prefix and not before_start:
-                    if self._walk(Path(child.path), key, prefix, start_after, limit, out):
-                        return True
+                if (
+                    in_prefix
+                    and not before_start
+                    and self._walk(Path(child.path), key, prefix, start_after, limit, out)
+                ):
+                    return True
                 continue
             if key.startswith(prefix) and key > start_after:
                 st = child.stat(follow_symlinks=False)

@@ -31,7 +31,9 @@ BOUNDARY = "bench-boundary"
 
 
 def start(command: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen(command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        command, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
@@ -98,13 +100,17 @@ async def run(size: int, rounds: int) -> None:
                 async with http.post(f"{gw}/api/sessions", json={"title": "bench"}) as response:
                     files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
                 rss_before = memory_kib(gateway.pid, "VmRSS")
-                times: dict[str, list[float]] = {k: [] for k in ("gw up", "base up", "fsync up", "gw down", "base down")}
+                times: dict[str, list[float]] = {
+                    k: [] for k in ("gw up", "base up", "fsync up", "gw down", "base down")
+                }
                 for n in range(rounds):
                     # Each round writes new files, as both servers do for a
                     # new upload, and removes the last round's untimed.
                     times["gw up"].append(await timed_upload(http, f"{files}/upload", source, f"{n}.bin"))
                     times["base up"].append(await timed_upload(http, f"{base}/upload", source, f"{n}.bin"))
-                    times["fsync up"].append(await timed_upload(http, f"{base}/upload?fsync=1", source, f"{n}-fsync.bin"))
+                    times["fsync up"].append(
+                        await timed_upload(http, f"{base}/upload?fsync=1", source, f"{n}-fsync.bin")
+                    )
                     times["gw down"].append(await timed_download(http, f"{files}/{n}.bin", size))
                     times["base down"].append(await timed_download(http, f"{base}/download/{n}.bin", size))
                     async with http.delete(f"{files}/{n}.bin") as response:
@@ -122,7 +128,9 @@ async def run(size: int, rounds: int) -> None:
     print(f"{mib:.0f} MiB x {rounds} rounds, medians (MiB/s):")
     for direction in ("up", "down"):
         gw_rate, base_rate = mib / median[f"gw {direction}"], mib / median[f"base {direction}"]
-        print(f"  {direction:>4}load: gateway {gw_rate:7.0f}  baseline {base_rate:7.0f}  ratio {gw_rate / base_rate:.2f}")
+        print(
+            f"  {direction:>4}load: gateway {gw_rate:7.0f}  baseline {base_rate:7.0f}  ratio {gw_rate / base_rate:.2f}"
+        )
     durable = mib / median["fsync up"]
     print(f"  upload vs baseline+fsync: {durable:7.0f}  ratio {mib / median['gw up'] / durable:.2f}")
     print(f"  gateway peak RSS growth: {growth:.1f} MiB")

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from backends import BaseBackend, backend_from_url
+from backends import backend_from_url
 
 from . import sessions
 from .health import health
@@ -18,14 +18,14 @@ from .state import SETTINGS, STORAGE
 MAX_JSON_BODY = 1024 * 1024
 
 
-def create_app(settings: Settings, storage: BaseBackend | None = None) -> web.Application:
-    """Build the gateway. ``storage`` overrides the one ``settings`` names."""
+def create_app(settings: Settings) -> web.Application:
+    """Build the gateway; its storage starts and stops with the app."""
     app = web.Application(client_max_size=MAX_JSON_BODY, middlewares=[forwarded_middleware(settings.trusted_proxies)])
     app[SETTINGS] = settings
-    app[STORAGE] = storage or backend_from_url(settings.storage)
+    app[STORAGE] = backend_from_url(settings.storage)
     app.cleanup_ctx.append(_storage_lifetime)
     app.router.add_get("/health", health)
-    app.add_subapp("/api", sessions.create_app(settings))
+    app.add_subapp("/api", sessions.create_app(settings, app[STORAGE]))
     return app
 
 

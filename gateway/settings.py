@@ -102,7 +102,9 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="gateway", description="File gateway: Mix session files and Letta folder files.")
     p.add_argument("--host", help="address to listen on (GATEWAY_HOST; default 127.0.0.1)")
     p.add_argument("--port", help="port to listen on (GATEWAY_PORT; default 8088)")
-    p.add_argument("--storage", metavar="URL", help="memory://, file:///abs/path or file://./rel/path (GATEWAY_STORAGE)")
+    p.add_argument(
+        "--storage", metavar="URL", help="memory://, file:///abs/path or file://./rel/path (GATEWAY_STORAGE)"
+    )
     p.add_argument("--config", metavar="FILE", help="TOML file with any of the settings above")
     return p
 
@@ -113,8 +115,18 @@ def load_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Set
     layers: list[tuple[str, Mapping[str, Any]]] = []
     if args.config:
         layers.append((f"{args.config}", _read_toml(Path(args.config))))
-    layers.append(("environment", {name: environ[f"GATEWAY_{name.upper()}"] for name in PARSERS if f"GATEWAY_{name.upper()}" in environ}))
-    layers.append(("command line", {name: getattr(args, name) for name in ("host", "port", "storage") if getattr(args, name) is not None}))
+    layers.append(
+        (
+            "environment",
+            {name: environ[f"GATEWAY_{name.upper()}"] for name in PARSERS if f"GATEWAY_{name.upper()}" in environ},
+        )
+    )
+    layers.append(
+        (
+            "command line",
+            {name: getattr(args, name) for name in ("host", "port", "storage") if getattr(args, name) is not None},
+        )
+    )
     values: dict[str, Any] = {}
     for source, layer in layers:
         for name, raw in layer.items():

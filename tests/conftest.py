@@ -58,5 +58,5 @@ def start_gateway(backend_url: str):
 
 
 @pytest.fixture
-def gateway(start_gateway) -> "ThreadedGateway":  # noqa: F821
+def gateway(start_gateway) -> ThreadedGateway:  # noqa: F821
     return start_gateway()

@@ -24,10 +24,19 @@ def test_precedence(tmp_path: Path) -> None:
     config = tmp_path / "gateway.toml"
     config.write_text('port = 1111\nhost = "0.0.0.0"\nstorage = "memory://"\napi_keys = ["from-file-0123456789"]\n')
     from_file = load_settings(["--config", str(config)], {})
-    assert (from_file.port, from_file.host, from_file.storage, from_file.api_keys) == (1111, "0.0.0.0", "memory://", ("from-file-0123456789",))
+    assert (from_file.port, from_file.host, from_file.storage, from_file.api_keys) == (
+        1111,
+        "0.0.0.0",
+        "memory://",
+        ("from-file-0123456789",),
+    )
     env = {"GATEWAY_PORT": "2222", "GATEWAY_API_KEYS": "env-key-a-0123456789, env-key-b-0123456789"}
     from_env = load_settings(["--config", str(config)], env)
-    assert (from_env.port, from_env.host, from_env.api_keys) == (2222, "0.0.0.0", ("env-key-a-0123456789", "env-key-b-0123456789"))
+    assert (from_env.port, from_env.host, from_env.api_keys) == (
+        2222,
+        "0.0.0.0",
+        ("env-key-a-0123456789", "env-key-b-0123456789"),
+    )
     from_flag = load_settings(["--config", str(config), "--port", "3333", "--storage", "file:///srv"], env)
     assert (from_flag.port, from_flag.storage) == (3333, "file:///srv")
 
@@ -56,7 +65,11 @@ def test_environment() -> None:
         ([], {"GATEWAY_PORT": "99999"}, "invalid port from environment"),
         ([], {"GATEWAY_STORAGE": "ftp://x"}, "invalid storage from environment: unknown storage URL 'ftp://x'"),
         ([], {"GATEWAY_MAX_UPLOAD_BYTES": "-1"}, "invalid max_upload_bytes"),
-        ([], {"GATEWAY_API_KEYS": "short"}, "invalid api_keys from environment: each API key needs at least 16 characters"),
+        (
+            [],
+            {"GATEWAY_API_KEYS": "short"},
+            "invalid api_keys from environment: each API key needs at least 16 characters",
+        ),
         ([], {"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33"}, "invalid trusted_proxies"),
         (["--config", "/nonexistent.toml"], {}, "cannot read config file"),
     ],
@@ -68,7 +81,12 @@ def test_invalid_settings(argv: list[str], env: dict[str, str], message: str) ->
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("port = [", "is not valid TOML"), ("colour = 1", "unknown settings: colour"), ("port = true", "invalid port"), ("port = 1.5", "invalid port")],
+    [
+        ("port = [", "is not valid TOML"),
+        ("colour = 1", "unknown settings: colour"),
+        ("port = true", "invalid port"),
+        ("port = 1.5", "invalid port"),
+    ],
 )
 def test_invalid_config_files(tmp_path: Path, content: str, message: str) -> None:
     config = tmp_path / "bad.toml"
@@ -80,12 +98,19 @@ def test_invalid_config_files(tmp_path: Path, content: str, message: str) -> Non
 @pytest.mark.parametrize(
     ("args", "env", "message"),
     [
-        (["--storage", "nope://"], {}, "gateway: error: invalid storage from command line: unknown storage URL 'nope://': expected one of memory://, file://"),
+        (
+            ["--storage", "nope://"],
+            {},
+            "gateway: error: invalid storage from command line: "
+            "unknown storage URL 'nope://': expected one of memory://, file://",
+        ),
         ([], {"GATEWAY_PORT": "abc"}, "gateway: error: invalid port from environment: expected an integer, got 'abc'"),
     ],
 )
 def test_cli_exits_with_one_line(args: list[str], env: dict[str, str], message: str) -> None:
-    result = subprocess.run([sys.executable, "-m", "gateway", *args], env={"PATH": "", **env}, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", *args], env={"PATH": "", **env}, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode != 0
     assert result.stderr.strip() == message
 

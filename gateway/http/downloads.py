@@ -73,9 +73,9 @@ class ObjectResponse(web.StreamResponse):
         if_match = request.if_match
         if if_match is not None and not _etag_match(etag, if_match, weak=False):
             raise _precondition_failed()
-        if if_match is None and (since := request.if_unmodified_since) is not None:
-            if seconds > since.timestamp():
-                raise _precondition_failed()
+        since = request.if_unmodified_since
+        if if_match is None and since is not None and seconds > since.timestamp():
+            raise _precondition_failed()
         if_none_match = request.if_none_match
         if if_none_match is not None:
             return _etag_match(etag, if_none_match, weak=True)
@@ -145,9 +145,7 @@ class ObjectResponse(web.StreamResponse):
 
 
 def _etag_match(value: str, candidates: tuple[ETag, ...], *, weak: bool) -> bool:
-    return any(
-        candidate.value in (value, "*") and (weak or not candidate.is_weak) for candidate in candidates
-    )
+    return any(candidate.value in (value, "*") and (weak or not candidate.is_weak) for candidate in candidates)
 
 
 def _precondition_failed() -> ApiError:

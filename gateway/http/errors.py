@@ -4,10 +4,10 @@ own format by the middleware that family installs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from http import HTTPStatus
+from collections.abc import Callable, Mapping
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 log = logging.getLogger(__name__)
 
@@ -22,9 +22,7 @@ class ApiError(Exception):
     session API tells "validation_error" from "bad_request".
     """
 
-    def __init__(
-        self, status: int, message: str, *, kind: str = "", headers: Mapping[str, str] | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, *, kind: str = "", headers: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -44,7 +42,7 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-def error_middleware(render: Renderer) -> web.middleware:
+def error_middleware(render: Renderer) -> Middleware:
     """Turn every error raised below into ``render``'s format.
 
     aiohttp's own HTTP exceptions (no route, wrong method, body too large)
@@ -52,9 +50,7 @@ def error_middleware(render: Renderer) -> web.middleware:
     """
 
     @web.middleware
-    async def middleware(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except ApiError as exc:
@@ -72,7 +68,7 @@ def error_middleware(render: Renderer) -> web.middleware:
 
 
 def _message(exc: web.HTTPException) -> str:
-    default = f"{exc.status}: {exc.reason}"
-    if exc.text and exc.text != default:
+    """aiohttp's own text when it says more than "404: Not Found"."""
+    if exc.text and exc.text != f"{exc.status}: {exc.reason}":
         return exc.text
-    return HTTPStatus(exc.status).phrase if exc.status in HTTPStatus._value2member_map_ else exc.reason
+    return exc.reason

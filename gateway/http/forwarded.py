@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 
 from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler, Middleware
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
@@ -39,7 +40,7 @@ def _address(text: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address 
     return address.ipv4_mapped or address if isinstance(address, ipaddress.IPv6Address) else address
 
 
-def forwarded_middleware(trusted: Sequence[Network]) -> web.middleware:
+def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
     def is_trusted(address: object) -> bool:
         return address is not None and any(address in network for network in trusted)
 
@@ -52,9 +53,7 @@ def forwarded_middleware(trusted: Sequence[Network]) -> web.middleware:
         return str(addresses[0]) if addresses else None
 
     @web.middleware
-    async def middleware(
-        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
-    ) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if not trusted or not is_trusted(_address(request.remote)):
             return await handler(request)
         changes: dict[str, str] = {}

@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mimetypes
 import uuid
 from collections.abc import AsyncIterable
 from datetime import UTC, datetime
 
+from aiohttp import web
+
 from backends import BaseBackend, NotFound
-from backends.base import Entry, ObjectInfo
+from backends.base import Blob, Entry, ObjectInfo
 
 from ..http.errors import invalid, not_found
 from .models import CreateSession, Session
@@ -84,11 +87,22 @@ class SessionStore:
         await self.storage.delete_prefix(f"{FILES}{session_id}/")
         await self.storage.delete(f"{RECORDS}{session_id}.json")
 
-    def file_key(self, session_id: str, name: str) -> str:
+    def _file_key(self, session_id: str, name: str) -> str:
         return f"{FILES}{session_id}/{name}"
 
-    async def files(self, session_id: str) -> list[Entry]:
-        return [entry async for entry in self.storage.iter_all(f"{FILES}{session_id}/")]
+    async def files(self, session_id: str) -> list[tuple[str, Entry]]:
+        """(name, entry) of each file of the session, by name."""
+        prefix = self._file_key(session_id, "")
+        return [(entry.key[len(prefix) :], entry) async for entry in self.storage.iter_all(prefix)]
 
     async def put_file(self, session_id: str, name: str, chunks: AsyncIterable[bytes]) -> ObjectInfo:
-        return await self.storage.put(self.file_key(session_id, name), chunks, content_type=content_type_of(name))
+        return await self.storage.put(self._file_key(session_id, name), chunks, content_type=content_type_of(name))
+
+    def open_file(self, session_id: str, name: str) -> contextlib.AbstractAsyncContextManager[Blob]:
+        return self.storage.open(self._file_key(session_id, name))
+
+    async def delete_file(self, session_id: str, name: str) -> bool:
+        return await self.storage.delete(self._file_key(session_id, name))
+
+
+SESSIONS = web.AppKey("sessions", SessionStore)

@@ -13,21 +13,21 @@ from ..http.bodies import read_json
 from ..http.downloads import send_object
 from ..http.errors import invalid, not_found
 from ..http.uploads import file_part
-from ..state import SETTINGS, STORAGE
+from ..state import SETTINGS
 from .models import CreateSession, FileInfo
 from .names import check_name, from_form
-from .store import SessionStore, content_type_of, parse_session_id
-
-
-def store(request: web.Request) -> SessionStore:
-    return SessionStore(request.config_dict[STORAGE])
+from .store import SESSIONS, content_type_of, parse_session_id
 
 
 async def existing_session(request: web.Request) -> str:
     """The id in the path, of a session that exists."""
     session_id = parse_session_id(request.match_info["id"])
-    await store(request).get(session_id)
+    await request.config_dict[SESSIONS].get(session_id)
     return session_id
+
+
+def file_not_found(session_id: str, name: str) -> Exception:
+    return not_found(f"File '{name}' not found in session '{session_id}'")
 
 
 def file_info(request: web.Request, session_id: str, name: str, size: int, modified: float) -> dict:
@@ -37,7 +37,7 @@ def file_info(request: web.Request, session_id: str, name: str, size: int, modif
 
 
 async def create_session(request: web.Request) -> web.Response:
-    session = await store(request).create(await read_json(request, CreateSession))
+    session = await request.config_dict[SESSIONS].create(await read_json(request, CreateSession))
     return web.json_response(session.wire(), status=201)
 
 
@@ -46,26 +46,23 @@ async def list_sessions(request: web.Request) -> web.Response:
     # gateway, so the answer is the same either way; the flag is still checked.
     if request.query.get("includeSubagents", "false").lower() not in ("true", "false"):
         raise invalid("includeSubagents must be true or false")
-    return web.json_response([session.wire() for session in await store(request).all()])
+    return web.json_response([session.wire() for session in await request.config_dict[SESSIONS].all()])
 
 
 async def get_session(request: web.Request) -> web.Response:
-    session = await store(request).get(parse_session_id(request.match_info["id"]))
+    session = await request.config_dict[SESSIONS].get(parse_session_id(request.match_info["id"]))
     return web.json_response(session.wire())
 
 
 async def delete_session(request: web.Request) -> web.Response:
-    await store(request).delete(parse_session_id(request.match_info["id"]))
+    await request.config_dict[SESSIONS].delete(parse_session_id(request.match_info["id"]))
     return web.Response(status=204)
 
 
 async def list_files(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
-    prefix_length = len(store(request).file_key(session_id, ""))
-    entries = await store(request).files(session_id)
-    return web.json_response(
-        [file_info(request, session_id, e.key[prefix_length:], e.size, e.modified) for e in entries]
-    )
+    files = await request.config_dict[SESSIONS].files(session_id)
+    return web.json_response([file_info(request, session_id, name, e.size, e.modified) for name, e in files])
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -73,7 +70,7 @@ async def upload_file(request: web.Request) -> web.Response:
     limit = request.config_dict[SETTINGS].max_upload_bytes
     part = await file_part(request, limit)
     name = check_name(from_form(part.filename))
-    info = await store(request).put_file(session_id, name, part.chunks(limit))
+    info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
     return web.json_response(file_info(request, session_id, name, info.size, info.modified), status=201)
 
 
@@ -83,15 +80,15 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     if "thumb" in request.query:
         raise invalid("Thumbnails are not available yet")
     try:
-        async with store(request).storage.open(store(request).file_key(session_id, name)) as blob:
+        async with request.config_dict[SESSIONS].open_file(session_id, name) as blob:
             return await send_object(request, blob, filename=name, content_type=content_type_of(name))
     except NotFound:
-        raise not_found(f"File '{name}' not found in session '{session_id}'") from None
+        raise file_not_found(session_id, name) from None
 
 
 async def delete_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
     name = check_name(request.match_info["filename"])
-    if not await store(request).storage.delete(store(request).file_key(session_id, name)):
-        raise not_found(f"File '{name}' not found in session '{session_id}'")
+    if not await request.config_dict[SESSIONS].delete_file(session_id, name):
+        raise file_not_found(session_id, name)
     return web.Response(status=204)

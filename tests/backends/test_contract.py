@@ -197,7 +197,22 @@ async def test_json_records(backend: BaseBackend) -> None:
 
 @pytest.mark.parametrize(
     "key",
-    ["", "/abs", "a//b", "../x", "a/../b", "a/./b", "a/..", ".", "a\\..\\b", "a\x00b", "a\nb", "x/", "a" * 256, "\udc80"],
+    [
+        "",
+        "/abs",
+        "a//b",
+        "../x",
+        "a/../b",
+        "a/./b",
+        "a/..",
+        ".",
+        "a\\..\\b",
+        "a\x00b",
+        "a\nb",
+        "x/",
+        "a" * 256,
+        "\udc80",
+    ],
 )
 async def test_unsafe_keys_are_rejected_everywhere(backend: BaseBackend, key: str) -> None:
     with pytest.raises(InvalidKey):

@@ -33,7 +33,9 @@ def test_each_key_works_through_the_client(server: ThreadedGateway, key: str) ->
     assert mix.files.get_session_file(id=session.id, filename="a.txt").read() == b"a"
 
 
-@pytest.mark.parametrize("header", [None, "Bearer wrong-key-0123456789", f"Basic {KEYS[0]}", f"Bearer {KEYS[0]}x", "Bearer"])
+@pytest.mark.parametrize(
+    "header", [None, "Bearer wrong-key-0123456789", f"Basic {KEYS[0]}", f"Bearer {KEYS[0]}x", "Bearer"]
+)
 def test_missing_or_wrong_keys_are_401(server: ThreadedGateway, header: str | None) -> None:
     headers = {"Authorization": header} if header else {}
     sid = uuid.uuid4()
@@ -50,7 +52,9 @@ def test_missing_or_wrong_keys_are_401(server: ThreadedGateway, header: str | No
     ]:
         response = httpx.request(method, f"{server.url}{path}", headers=headers)
         assert response.status_code == 401, (method, path)
-        assert response.json() == {"error": {"code": 401, "message": "Missing or invalid API key", "type": "unauthorized"}}
+        assert response.json() == {
+            "error": {"code": 401, "message": "Missing or invalid API key", "type": "unauthorized"}
+        }
         assert response.headers["www-authenticate"] == "Bearer"
 
 

@@ -50,8 +50,14 @@ def test_head(file_url: str) -> None:
 
 @pytest.mark.parametrize(
     ("header", "start", "end"),
-    [("bytes=0-0", 0, 1), ("bytes=10-19", 10, 20), ("bytes=1000-", 1000, len(DATA)), ("bytes=-500", len(DATA) - 500, len(DATA)),
-     ("bytes=5-99999999", 5, len(DATA)), ("bytes=-99999999", 0, len(DATA))],
+    [
+        ("bytes=0-0", 0, 1),
+        ("bytes=10-19", 10, 20),
+        ("bytes=1000-", 1000, len(DATA)),
+        ("bytes=-500", len(DATA) - 500, len(DATA)),
+        ("bytes=5-99999999", 5, len(DATA)),
+        ("bytes=-99999999", 0, len(DATA)),
+    ],
 )
 def test_single_range(file_url: str, header: str, start: int, end: int) -> None:
     response = httpx.get(file_url, headers={"Range": header})

@@ -34,21 +34,33 @@ def trusting(start_gateway: Callable[..., ThreadedGateway]) -> ThreadedGateway:
     ("headers", "origin"),
     [
         ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com"}, "https://files.example.com"),
-        ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com:8443"}, "https://files.example.com:8443"),
+        (
+            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com:8443"},
+            "https://files.example.com:8443",
+        ),
         ({"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "a.example, b.example"}, "https://b.example"),
         ({"Forwarded": 'for=203.0.113.7;proto=https;host="files.example.com"'}, "https://files.example.com"),
-        ({"Forwarded": "for=1.2.3.4;proto=http;host=x.example, for=10.0.0.1;proto=https;host=y.example"}, "https://y.example"),
+        (
+            {"Forwarded": "for=1.2.3.4;proto=http;host=x.example, for=10.0.0.1;proto=https;host=y.example"},
+            "https://y.example",
+        ),
         ({"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "bad host/x"}, None),
     ],
 )
-def test_trusted_proxy_headers_shape_urls(trusting: ThreadedGateway, headers: dict[str, str], origin: str | None) -> None:
+def test_trusted_proxy_headers_shape_urls(
+    trusting: ThreadedGateway, headers: dict[str, str], origin: str | None
+) -> None:
     url = upload_url(trusting, headers)
     assert url.startswith(f"{origin or trusting.url}/api/sessions/")
     assert url.endswith("/files/a%20b.txt")
 
 
 def test_untrusted_peer_headers_are_ignored(gateway: ThreadedGateway) -> None:
-    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "Forwarded": "proto=https;host=evil.example"}
+    forged = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "evil.example",
+        "Forwarded": "proto=https;host=evil.example",
+    }
     assert upload_url(gateway, forged).startswith(f"{gateway.url}/api/sessions/")
 
 

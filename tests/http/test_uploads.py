@@ -58,8 +58,12 @@ def test_other_fields_before_the_file_are_skipped(files_url: str) -> None:
         (multipart([('form-data; name="file"', "x")]), MULTIPART, "no filename"),
         (multipart([('form-data; name="file"; filename=""', "x")]), MULTIPART, ""),
         (b"garbage without boundaries", MULTIPART, ""),
-        (b"--b0undary\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nno end", MULTIPART, ""),
-        (multipart([('form-data; name="pad"', "x" * 70_000), ('form-data; name="file"; filename="a"', "x")]), MULTIPART, ""),
+        (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nno end', MULTIPART, ""),
+        (
+            multipart([('form-data; name="pad"', "x" * 70_000), ('form-data; name="file"; filename="a"', "x")]),
+            MULTIPART,
+            "",
+        ),
     ],
 )
 def test_malformed_uploads_are_400(files_url: str, body: bytes, headers: dict, text: str) -> None:

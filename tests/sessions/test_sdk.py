@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import os
+import time
 import uuid
 from collections.abc import Callable
 
@@ -74,7 +74,11 @@ def test_session_lifecycle(mix: Mix) -> None:
     assert mix.sessions.get(id=first.id).title == "first"
     assert mix.sessions.delete(id=first.id) is None
     assert [s.id for s in mix.sessions.list(include_subagents=True)] == [second.id]
-    assert error_of(lambda: mix.sessions.get(id=first.id)) == (404, "not_found", f"Session with ID '{first.id}' not found")
+    assert error_of(lambda: mix.sessions.get(id=first.id)) == (
+        404,
+        "not_found",
+        f"Session with ID '{first.id}' not found",
+    )
     assert error_of(lambda: mix.sessions.delete(id=first.id))[:2] == (404, "not_found")
 
 
@@ -190,7 +194,9 @@ def test_deleting_a_session_deletes_its_files(gateway: ThreadedGateway, mix: Mix
     assert [s["id"] for s in storage_keys] == [again]
 
 
-@pytest.mark.parametrize("name", ["my report (final).pdf", "naïve café.txt", "日本語.md", 'quote".txt', "...", "a" * 200])
+@pytest.mark.parametrize(
+    "name", ["my report (final).pdf", "naïve café.txt", "日本語.md", 'quote".txt', "...", "a" * 200]
+)
 def test_names_are_stored_as_given(mix: Mix, session_id: str, name: str) -> None:
     info = upload(mix, session_id, name, name.encode())
     assert info.name == name
@@ -209,14 +215,18 @@ def test_percent_in_a_name_is_literal(mix: Mix, session_id: str) -> None:
     assert httpx.delete(info.url).status_code == 204
 
 
-@pytest.mark.parametrize("name", [".", "..", "../escape.txt", "a/b.txt", "..\\x.txt", "a\x00b", "tab\there", " lead", "x" * 256, "é" * 128])
+@pytest.mark.parametrize(
+    "name", [".", "..", "../escape.txt", "a/b.txt", "..\\x.txt", "a\x00b", "tab\there", " lead", "x" * 256, "é" * 128]
+)
 def test_unsafe_upload_names_are_refused(mix: Mix, session_id: str, name: str) -> None:
     code, kind, _ = error_of(lambda: upload(mix, session_id, name, b"x"))
     assert (code, kind) == (400, "validation_error")
     assert mix.files.list_session_files(id=session_id) == []
 
 
-@pytest.mark.parametrize("path", ["..%2F..%2Fsecret", "%2e%2e%2f%2e%2e%2fsecret", "a%5C..%5Csecret", "x%00y", "%2E%2E", "a%2Fb"])
+@pytest.mark.parametrize(
+    "path", ["..%2F..%2Fsecret", "%2e%2e%2f%2e%2e%2fsecret", "a%5C..%5Csecret", "x%00y", "%2E%2E", "a%2Fb"]
+)
 def test_traversal_in_paths_is_refused(gateway: ThreadedGateway, mix: Mix, session_id: str, path: str) -> None:
     url = f"{gateway.url}/api/sessions/{session_id}/files/{path}"
     for method in ("GET", "DELETE"):
