@@ -1,7 +1,8 @@
 """Storage backends behind one interface, chosen by a storage URL.
 
 - ``memory://``: in this process only (tests, ephemeral use);
-- ``file:///abs/path`` or ``file://./rel/path``: local disk.
+- ``file:///abs/path`` or ``file://./rel/path``: local disk;
+- ``s3://bucket/optional/prefix``: S3 or an S3-compatible server.
 """
 
 from __future__ import annotations
@@ -9,19 +10,29 @@ from __future__ import annotations
 from urllib.parse import unquote, urlsplit
 
 from .base import BaseBackend
-from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError, StorageError
+from .errors import (
+    AlreadyExists,
+    InvalidKey,
+    NotFound,
+    ObjectChanged,
+    StorageConfigError,
+    StorageError,
+    StorageUnavailable,
+)
 
 __all__ = [
     "AlreadyExists",
     "BaseBackend",
     "InvalidKey",
     "NotFound",
+    "ObjectChanged",
     "StorageConfigError",
     "StorageError",
+    "StorageUnavailable",
     "backend_from_url",
 ]
 
-SCHEMES = ("memory", "file")
+SCHEMES = ("memory", "file", "s3")
 
 
 def backend_from_url(url: str) -> BaseBackend:
@@ -39,5 +50,9 @@ def backend_from_url(url: str) -> BaseBackend:
         if parts.netloc not in ("", ".", ".."):
             raise StorageConfigError(f"file:// storage URL must be file:///abs/path or file://./rel/path, not {url!r}")
         return from_url_path(unquote(parts.netloc + parts.path))
+    if parts.scheme == "s3":
+        from .s3 import from_url
+
+        return from_url(url)
     known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
     raise StorageConfigError(f"unknown storage URL {url!r}: expected one of {known}")

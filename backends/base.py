@@ -12,7 +12,9 @@ Guarantees every backend gives (checked by ``tests/backends/test_contract.py``):
 - ``put(..., if_absent=True)`` succeeds for exactly one of several racing
   writers; the others get ``AlreadyExists``.
 - ``open`` gives a consistent snapshot: the info and the bytes belong to the
-  same version even if the key is overwritten or deleted meanwhile.
+  same version even if the key is overwritten or deleted meanwhile. A
+  backend that keeps no old versions (S3) raises ``ObjectChanged`` instead,
+  before returning any byte of the read, never another version's bytes.
 - ``list`` returns keys under a prefix in lexical (code point) order, after
   ``start_after``, at most ``limit`` of them.
 """
@@ -26,7 +28,15 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError, StorageError
+from .errors import (
+    AlreadyExists,
+    InvalidKey,
+    NotFound,
+    ObjectChanged,
+    StorageConfigError,
+    StorageError,
+    StorageUnavailable,
+)
 from .keys import check_key
 
 __all__ = [
@@ -36,9 +46,11 @@ __all__ = [
     "Entry",
     "InvalidKey",
     "NotFound",
+    "ObjectChanged",
     "ObjectInfo",
     "StorageConfigError",
     "StorageError",
+    "StorageUnavailable",
 ]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -66,7 +78,7 @@ class Blob(ABC):
     """One version of one object, opened for reading.
 
     Reads see the version that was current at open time, whatever happens to
-    the key afterwards.
+    the key afterwards, or raise ``ObjectChanged`` where that version is gone.
     """
 
     info: ObjectInfo
@@ -87,6 +99,10 @@ class BaseBackend(ABC):
 
     async def close(self) -> None:
         """Release what ``start`` acquired."""
+
+    async def ping(self) -> None:
+        """Raise ``StorageUnavailable`` unless the storage answers."""
+        await self.list("", limit=1)
 
     @abstractmethod
     async def _put(

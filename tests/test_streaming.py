@@ -3,19 +3,15 @@ with the server's memory checked to stay bounded (nothing is buffered whole)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import os
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from .server import free_port
+from .process import GatewayProcess
 
 SIZE = 1024**3
 BLOCK = 1024 * 1024
@@ -33,33 +29,10 @@ def memory_kib(pid: int, field: str) -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[tuple[str, int]]:
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "--storage", f"file://{tmp_path / 'data'}", "--port", str(port)],
-        env={**os.environ, "GATEWAY_MAX_UPLOAD_BYTES": str(2 * SIZE)},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            async with http.get(f"{url}/health") as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientConnectionError:
-            pass
-        await asyncio.sleep(0.1)
-    raise TimeoutError("gateway did not start")
+def server(tmp_path: Path) -> Iterator[GatewayProcess]:
+    env = {"GATEWAY_MAX_UPLOAD_BYTES": str(2 * SIZE)}
+    with GatewayProcess(f"file://{tmp_path / 'data'}", env) as gateway:
+        yield gateway
 
 
 async def multipart_body(size: int, digest: hashlib._Hash) -> AsyncIterator[bytes]:
@@ -73,11 +46,10 @@ async def multipart_body(size: int, digest: hashlib._Hash) -> AsyncIterator[byte
     yield f"\r\n--{BOUNDARY}--\r\n".encode()
 
 
-async def test_one_gib_round_trip_in_bounded_memory(server: tuple[str, int]) -> None:
-    url, pid = server
+async def test_one_gib_round_trip_in_bounded_memory(server: GatewayProcess) -> None:
+    url, pid = server.url, server.pid
     timeout = aiohttp.ClientTimeout(total=600)
     async with aiohttp.ClientSession(timeout=timeout) as http:
-        await wait_ready(http, url)
         async with http.post(f"{url}/api/sessions", json={"title": "big"}) as response:
             session_id = (await response.json())["id"]
         files = f"{url}/api/sessions/{session_id}/files"

@@ -19,14 +19,20 @@ sandbox``: an uploaded HTML or SVG file shows, but its scripts do not run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
 from aiohttp.helpers import ETag, parse_http_date
 
+from backends import ObjectChanged
 from backends.base import Blob
 
 from .errors import ApiError
+
+OPEN_ATTEMPTS = 3
 
 
 def content_disposition(filename: str, disposition: str = "inline") -> str:
@@ -34,16 +40,29 @@ def content_disposition(filename: str, disposition: str = "inline") -> str:
 
 
 async def send_object(
-    request: web.Request, blob: Blob, *, filename: str, content_type: str, cache_control: str = "no-cache"
+    request: web.Request,
+    open_blob: Callable[[], AbstractAsyncContextManager[Blob]],
+    *,
+    filename: str,
+    content_type: str,
+    cache_control: str = "no-cache",
 ) -> web.StreamResponse:
-    """Send ``blob`` as the whole response, inside the handler.
+    """Open the object and send it as the whole response, inside the handler.
 
-    The body streams while the blob is open, and a 412 or 416 raised before
-    the headers go out still reaches the family's error middleware.
+    The body streams while the blob is open, and an error raised before the
+    headers go out (412, 416, a missing object) still reaches the family's
+    error middleware. A version replaced between open and read (S3) is
+    opened again, a few times at most.
     """
-    response = ObjectResponse(blob, filename=filename, content_type=content_type, cache_control=cache_control)
-    await response.send(request)
-    return response
+    for _ in range(OPEN_ATTEMPTS):
+        with contextlib.suppress(ObjectChanged):
+            async with open_blob() as blob:
+                response = ObjectResponse(
+                    blob, filename=filename, content_type=content_type, cache_control=cache_control
+                )
+                await response.send(request)
+                return response
+    raise ApiError(503, "The file is being replaced; try again", headers={"Retry-After": "1"})
 
 
 class ObjectResponse(web.StreamResponse):
@@ -127,21 +146,27 @@ class ObjectResponse(web.StreamResponse):
             self.set_status(206)
             self.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{size}"
         self.content_length = end - start
-        await self.prepare(request)
-        if request.method != hdrs.METH_HEAD and start < end:
-            await self._send_body(request, start, end)
+        if request.method == hdrs.METH_HEAD or start == end:
+            await self.prepare(request)
+        elif self._blob.file is not None and request.transport is not None:
+            await self.prepare(request)
+            await self._sendfile(request, start, end)
+        else:
+            chunks = self._blob.stream(start, end)
+            first = await anext(chunks)  # ObjectChanged here still gets an error response
+            await self.prepare(request)
+            await self.write(first)
+            async for chunk in chunks:
+                await self.write(chunk)
         await self.write_eof()
 
-    async def _send_body(self, request: web.BaseRequest, start: int, end: int) -> None:
-        file, transport = self._blob.file, request.transport
-        if file is not None and transport is not None:
-            try:
-                await asyncio.get_running_loop().sendfile(transport, file, start, end - start)
-                return
-            except NotImplementedError:  # e.g. TLS: fall back to plain writes
-                pass
-        async for chunk in self._blob.stream(start, end):
-            await self.write(chunk)
+    async def _sendfile(self, request: web.BaseRequest, start: int, end: int) -> None:
+        assert self._blob.file is not None and request.transport is not None
+        try:
+            await asyncio.get_running_loop().sendfile(request.transport, self._blob.file, start, end - start)
+        except NotImplementedError:  # e.g. TLS: plain writes instead
+            async for chunk in self._blob.stream(start, end):
+                await self.write(chunk)
 
 
 def _etag_match(value: str, candidates: tuple[ETag, ...], *, weak: bool) -> bool:

@@ -9,7 +9,12 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+from backends import StorageUnavailable
+
 log = logging.getLogger(__name__)
+
+#: What a client is told to wait when the storage is down.
+RETRY_AFTER_SECONDS = 5
 
 #: Renders (status, message, kind, headers) as a family's error response.
 Renderer = Callable[[int, str, str, Mapping[str, str]], web.Response]
@@ -46,7 +51,8 @@ def error_middleware(render: Renderer) -> Middleware:
     """Turn every error raised below into ``render``'s format.
 
     aiohttp's own HTTP exceptions (no route, wrong method, body too large)
-    are rendered the same way; anything unexpected becomes a logged 500.
+    are rendered the same way; an unavailable storage is a 503 with
+    ``Retry-After``; anything unexpected becomes a logged 500.
     """
 
     @web.middleware
@@ -55,6 +61,10 @@ def error_middleware(render: Renderer) -> Middleware:
             return await handler(request)
         except ApiError as exc:
             return render(exc.status, exc.message, exc.kind, exc.headers)
+        except StorageUnavailable as exc:
+            log.warning("storage unavailable in %s %s: %s", request.method, request.path, exc)
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+            return render(503, "Storage is unavailable; try again shortly", "", headers)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise

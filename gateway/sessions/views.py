@@ -79,9 +79,11 @@ async def get_file(request: web.Request) -> web.StreamResponse:
     name = check_name(request.match_info["filename"])
     if "thumb" in request.query:
         raise invalid("Thumbnails are not available yet")
+    sessions = request.config_dict[SESSIONS]
     try:
-        async with request.config_dict[SESSIONS].open_file(session_id, name) as blob:
-            return await send_object(request, blob, filename=name, content_type=content_type_of(name))
+        return await send_object(
+            request, lambda: sessions.open_file(session_id, name), filename=name, content_type=content_type_of(name)
+        )
     except NotFound:
         raise file_not_found(session_id, name) from None
 

