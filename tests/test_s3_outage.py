@@ -50,5 +50,7 @@ def test_outage_gives_503_and_recovers(own_s3: SeaweedFS) -> None:
 
         own_s3.start()
         wait_for(lambda: httpx.get(f"{gateway.url}/readyz", timeout=60).status_code == 200)
+        # SeaweedFS answers for buckets before its volume servers are back.
+        wait_for(lambda: httpx.get(f"{files}/keep.txt", timeout=60).status_code == 200)
         assert httpx.get(f"{files}/keep.txt").content == b"kept"
         assert [f["name"] for f in httpx.get(files).json()] == ["keep.txt"]
