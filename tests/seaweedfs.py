@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sysconfig
 import time
 from pathlib import Path
 
@@ -31,14 +32,17 @@ class SeaweedFS:
         self._process: subprocess.Popen | None = None
 
     @staticmethod
-    def available() -> bool:
-        return shutil.which("weed") is not None
+    def binary() -> str | None:
+        """``weed`` beside this Python's scripts (where pip put it), or on PATH."""
+        return shutil.which("weed", path=sysconfig.get_path("scripts")) or shutil.which("weed")
 
     def start(self) -> None:
         """Start (or restart on the same ports and data); wait for the bucket."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        binary = self.binary()
+        assert binary is not None
         command = [
-            "weed", "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
+            binary, "mini", f"-dir={self.folder}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1",
             "-admin.ui=false", "-webdav=false",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]  # fmt: skip
