@@ -124,3 +124,23 @@ def test_url_prefix() -> None:
     assert isinstance(backend, S3Backend)
     assert (backend.bucket, backend.prefix) == ("bucket", "a/b/")
     assert backend_from_url("s3://bucket").prefix == ""
+
+
+def test_cli_names_a_missing_bucket_in_one_line(s3_server: SeaweedFS) -> None:
+    import subprocess
+    import sys
+
+    from ..server import free_port
+
+    storage = f"s3://missing-{uuid.uuid4().hex[:12]}?addressing_style=path"
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "--storage", storage, "--port", str(free_port())],
+        env={**os.environ, **s3_server.environment()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("gateway: error: S3 bucket 'missing-") and "does not exist" in last
+    assert "Traceback" not in result.stderr
