@@ -11,8 +11,10 @@ from backends import backend_from_url
 from . import sessions
 from .health import health, readiness
 from .http.forwarded import forwarded_middleware
+from .http.request_id import add_request_id_header, request_id_middleware
+from .lifecycle import Lifecycle
 from .settings import Settings
-from .state import SETTINGS, STORAGE
+from .state import LIFECYCLE, SETTINGS, STORAGE
 
 #: Largest JSON body (session create and the like); uploads stream instead.
 MAX_JSON_BODY = 1024 * 1024
@@ -20,8 +22,14 @@ MAX_JSON_BODY = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway; its storage starts and stops with the app."""
-    app = web.Application(client_max_size=MAX_JSON_BODY, middlewares=[forwarded_middleware(settings.trusted_proxies)])
+    lifecycle = Lifecycle()
+    app = web.Application(
+        client_max_size=MAX_JSON_BODY,
+        middlewares=[lifecycle.middleware(), request_id_middleware, forwarded_middleware(settings.trusted_proxies)],
+    )
+    app.on_response_prepare.append(add_request_id_header)
     app[SETTINGS] = settings
+    app[LIFECYCLE] = lifecycle
     app[STORAGE] = backend_from_url(settings.storage)
     app.cleanup_ctx.append(_storage_lifetime)
     app.router.add_get("/health", health)

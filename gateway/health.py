@@ -2,7 +2,8 @@
 
 - ``GET /health``: the session API's health check: the process answers.
 - ``GET /readyz``: readiness: the storage answers too; 503 otherwise, so a
-  load balancer or Kubernetes stops sending traffic until it is back.
+  load balancer or Kubernetes stops sending traffic until it is back. Also
+  503 from SIGTERM on, while the gateway drains.
 """
 
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from aiohttp import web
 from backends import StorageUnavailable
 
 from . import __version__
-from .state import STORAGE
+from .state import LIFECYCLE, STORAGE
 
 
 async def health(request: web.Request) -> web.Response:
@@ -21,6 +22,8 @@ async def health(request: web.Request) -> web.Response:
 
 
 async def readiness(request: web.Request) -> web.Response:
+    if request.app[LIFECYCLE].draining:
+        return web.json_response({"status": "draining"}, status=503)
     try:
         await request.app[STORAGE].ping()
     except StorageUnavailable as exc:

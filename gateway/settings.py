@@ -37,6 +37,12 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     #: Peers whose X-Forwarded-*/Forwarded headers are believed.
     trusted_proxies: tuple[Network, ...] = ()
+    #: After SIGTERM, seconds to keep serving with readiness at 503, so that
+    #: load balancers stop sending new requests before the listener closes.
+    drain_seconds: float = 0.0
+    #: Then, seconds in-flight requests get to finish before the exit; keep
+    #: drain + grace below Kubernetes' terminationGracePeriodSeconds (30).
+    shutdown_grace: float = 25.0
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
@@ -48,6 +54,21 @@ def _int_in(low: int, high: int) -> Callable[[Any], int]:
         if not low <= value <= high:
             raise ValueError(f"must be between {low} and {high}")
         return value
+
+    return parse
+
+
+def _seconds_up_to(high: float) -> Callable[[Any], float]:
+    def parse(value: Any) -> float:
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number of seconds, got {value!r}")
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"expected a number of seconds, got {value!r}") from None
+        if not 0 <= seconds <= high:
+            raise ValueError(f"must be between 0 and {high:g} seconds")
+        return seconds
 
     return parse
 
@@ -94,6 +115,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_upload_bytes": _int_in(1, 2**63 - 1),
     "api_keys": _keys,
     "trusted_proxies": _networks,
+    "drain_seconds": _seconds_up_to(600),
+    "shutdown_grace": _seconds_up_to(3600),
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)}
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import httpx
 
@@ -15,17 +17,19 @@ from .server import free_port
 class GatewayProcess:
     def __init__(self, storage: str, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        # A file, not a pipe: a full pipe would block the gateway's logging.
+        self.log = tempfile.NamedTemporaryFile(prefix="gateway-", suffix=".log")  # noqa: SIM115
         self.url = f"http://127.0.0.1:{self.port}"
         self._command = [sys.executable, "-m", "gateway", "--storage", storage, "--port", str(self.port)]
         self._env = {**os.environ, **(env or {})}
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> GatewayProcess:
-        self.process = subprocess.Popen(self._command, env=self._env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(self._command, env=self._env, stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gateway exited: {self.process.stderr.read().decode()}")
+                raise RuntimeError(f"gateway exited: {self.output()}")
             try:
                 if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
                     return self
@@ -36,8 +40,12 @@ class GatewayProcess:
     def __exit__(self, *exc: object) -> None:
         assert self.process is not None
         self.process.terminate()
-        self.process.wait(timeout=30)
-        self.process.stderr.close()
+        self.process.wait(timeout=60)
+        self.log.close()
+
+    def output(self) -> str:
+        """What the gateway wrote to stderr so far."""
+        return Path(self.log.name).read_text()
 
     @property
     def pid(self) -> int:

@@ -50,8 +50,11 @@ def test_environment() -> None:
             "GATEWAY_MAX_UPLOAD_BYTES": "10_000",
             "GATEWAY_API_KEYS": "",
             "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1, ::1",
+            "GATEWAY_DRAIN_SECONDS": "5",
+            "GATEWAY_SHUTDOWN_GRACE": "20.5",
         },
     )
+    assert (settings.drain_seconds, settings.shutdown_grace) == (5.0, 20.5)
     assert settings.max_upload_bytes == 10_000
     assert settings.api_keys == ()
     assert settings.trusted_proxies == (ip_network("10.0.0.0/8"), ip_network("192.168.1.1/32"), ip_network("::1/128"))
@@ -72,6 +75,8 @@ def test_environment() -> None:
         ),
         ([], {"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33"}, "invalid trusted_proxies"),
         (["--config", "/nonexistent.toml"], {}, "cannot read config file"),
+        ([], {"GATEWAY_SHUTDOWN_GRACE": "soon"}, "invalid shutdown_grace from environment: expected a number of seconds"),
+        ([], {"GATEWAY_DRAIN_SECONDS": "-1"}, "invalid drain_seconds from environment: must be between 0 and 600"),
     ],
 )
 def test_invalid_settings(argv: list[str], env: dict[str, str], message: str) -> None:

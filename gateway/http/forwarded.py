@@ -22,6 +22,9 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: The client's address as seen through trusted proxies, kept in the state of
+#: the request aiohttp made (the one its access log sees), not only the clone.
+CLIENT_ADDRESS = "client_address"
 HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 
@@ -68,7 +71,7 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
             changes |= {k: v for k, v in (("scheme", proto), ("host", host)) if v}
             remote = client(request.headers.get(hdrs.X_FORWARDED_FOR, "").split(","))
         if remote:
-            changes["remote"] = remote
+            changes["remote"] = request[CLIENT_ADDRESS] = remote
         if changes.get("scheme") not in (None, "http", "https"):
             del changes["scheme"]
         if "host" in changes and not HOST.fullmatch(changes["host"]):
