@@ -13,6 +13,7 @@ from .health import health, readiness
 from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
+from .metrics import METRICS, Metrics
 from .settings import Settings
 from .state import LIFECYCLE, SETTINGS, STORAGE
 
@@ -22,19 +23,26 @@ MAX_JSON_BODY = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway; its storage starts and stops with the app."""
-    lifecycle = Lifecycle()
+    lifecycle, metrics = Lifecycle(), Metrics()
     app = web.Application(
         client_max_size=MAX_JSON_BODY,
-        middlewares=[lifecycle.middleware(), request_id_middleware, forwarded_middleware(settings.trusted_proxies)],
+        middlewares=[
+            lifecycle.middleware(),
+            metrics.middleware(),
+            request_id_middleware,
+            forwarded_middleware(settings.trusted_proxies),
+        ],
     )
     app.on_response_prepare.append(add_request_id_header)
     app[SETTINGS] = settings
     app[LIFECYCLE] = lifecycle
+    app[METRICS] = metrics
     app[STORAGE] = backend_from_url(settings.storage)
     app.cleanup_ctx.append(_storage_lifetime)
     app.router.add_get("/health", health)
     app.router.add_get("/readyz", readiness)
-    app.add_subapp("/api", sessions.create_app(settings, app[STORAGE]))
+    app.router.add_get("/metrics", metrics.view)
+    app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
     return app
 
 

@@ -47,6 +47,8 @@ def test_outage_gives_503_and_recovers(own_s3: SeaweedFS) -> None:
             assert response.json()["error"]["type"] == "internal_error"
         assert httpx.get(f"{gateway.url}/readyz", timeout=60).status_code == 503
         assert httpx.get(f"{gateway.url}/health").status_code == 200  # the process itself is fine
+        metrics = httpx.get(f"{gateway.url}/metrics").text
+        assert "gateway_storage_unavailable_total 3.0" in metrics
 
         own_s3.start()
         wait_for(lambda: httpx.get(f"{gateway.url}/readyz", timeout=60).status_code == 200)

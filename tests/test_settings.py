@@ -75,7 +75,11 @@ def test_environment() -> None:
         ),
         ([], {"GATEWAY_TRUSTED_PROXIES": "10.0.0.0/33"}, "invalid trusted_proxies"),
         (["--config", "/nonexistent.toml"], {}, "cannot read config file"),
-        ([], {"GATEWAY_SHUTDOWN_GRACE": "soon"}, "invalid shutdown_grace from environment: expected a number of seconds"),
+        (
+            [],
+            {"GATEWAY_SHUTDOWN_GRACE": "soon"},
+            "invalid shutdown_grace from environment: expected a number of seconds",
+        ),
         ([], {"GATEWAY_DRAIN_SECONDS": "-1"}, "invalid drain_seconds from environment: must be between 0 and 600"),
     ],
 )

@@ -11,20 +11,23 @@ from aiohttp.typedefs import Handler, Middleware
 
 from .errors import ApiError
 
+UNAUTHORIZED_HEADERS = {"WWW-Authenticate": "Bearer"}
+
+
+def has_key(request: web.Request, keys: Sequence[str]) -> bool:
+    """Whether the request presents one of ``keys`` as a bearer token."""
+    scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
+    presented = token.strip().encode()
+    # Compare against every key so the timing tells nothing of which matched.
+    matches = [hmac.compare_digest(presented, key.encode()) for key in keys]
+    return scheme.lower() == "bearer" and any(matches)
+
 
 def auth_middleware(keys: Sequence[str]) -> Middleware:
-    encoded = [key.encode() for key in keys]
-
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        scheme, _, token = request.headers.get(hdrs.AUTHORIZATION, "").partition(" ")
-        presented = token.strip().encode()
-        # Compare against every key so the timing tells nothing of which matched.
-        matches = [hmac.compare_digest(presented, key) for key in encoded]
-        if scheme.lower() != "bearer" or not any(matches):
-            raise ApiError(
-                401, "Missing or invalid API key", kind="unauthorized", headers={"WWW-Authenticate": "Bearer"}
-            )
+        if not has_key(request, keys):
+            raise ApiError(401, "Missing or invalid API key", kind="unauthorized", headers=UNAUTHORIZED_HEADERS)
         return await handler(request)
 
     return middleware

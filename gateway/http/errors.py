@@ -47,7 +47,7 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-def error_middleware(render: Renderer) -> Middleware:
+def error_middleware(render: Renderer, on_unavailable: Callable[[], object] = lambda: None) -> Middleware:
     """Turn every error raised below into ``render``'s format.
 
     aiohttp's own HTTP exceptions (no route, wrong method, body too large)
@@ -62,6 +62,7 @@ def error_middleware(render: Renderer) -> Middleware:
         except ApiError as exc:
             return render(exc.status, exc.message, exc.kind, exc.headers)
         except StorageUnavailable as exc:
+            on_unavailable()
             log.warning("storage unavailable in %s %s: %s", request.method, request.path, exc)
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return render(503, "Storage is unavailable; try again shortly", "", headers)

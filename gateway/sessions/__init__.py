@@ -6,15 +6,16 @@ from backends import BaseBackend
 
 from ..http.auth import auth_middleware
 from ..http.errors import error_middleware
+from ..metrics import Metrics
 from ..settings import Settings
 from .errors import render_error
 from .routes import setup_routes
 from .store import SESSIONS, SessionStore
 
 
-def create_app(settings: Settings, storage: BaseBackend) -> web.Application:
+def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
     """The ``/api`` sub-application, with this family's errors and auth."""
-    middlewares = [error_middleware(render_error)]
+    middlewares = [error_middleware(render_error, on_unavailable=metrics.storage_errors.inc)]
     if settings.api_keys:
         middlewares.append(auth_middleware(settings.api_keys))
     app = web.Application(middlewares=middlewares)

@@ -13,6 +13,7 @@ from ..http.bodies import read_json
 from ..http.downloads import send_object
 from ..http.errors import invalid, not_found
 from ..http.uploads import file_part
+from ..metrics import METRICS
 from ..state import SETTINGS
 from .models import CreateSession, FileInfo
 from .names import check_name, from_form
@@ -70,7 +71,8 @@ async def upload_file(request: web.Request) -> web.Response:
     limit = request.config_dict[SETTINGS].max_upload_bytes
     part = await file_part(request, limit)
     name = check_name(from_form(part.filename))
-    info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
+    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
+        info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
     return web.json_response(file_info(request, session_id, name, info.size, info.modified), status=201)
 
 

@@ -1,0 +1,76 @@
+"""Prometheus metrics (``GET /metrics``), with prometheus-client.
+
+Each app has its own registry, so several apps in one process (the tests)
+keep separate counts. Requests are labelled by route template, never by raw
+path, so the number of series stays bounded.
+"""
+
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from .http.auth import UNAUTHORIZED_HEADERS, has_key
+from .state import SETTINGS
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        labels = ["route", "method"]
+        self.requests = Counter("gateway_requests", "Requests answered", [*labels, "status"], registry=self.registry)
+        self.duration = Histogram(
+            "gateway_request_duration_seconds",
+            "Time to answer a request, body included",
+            labels,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.bytes_in = Counter("gateway_received_bytes", "Request body bytes read", labels, registry=self.registry)
+        self.bytes_out = Counter("gateway_sent_bytes", "Response body bytes sent", labels, registry=self.registry)
+        self.uploads_in_progress = Gauge(
+            "gateway_uploads_in_progress", "Uploads being received", registry=self.registry
+        )
+        self.storage_errors = Counter(
+            "gateway_storage_unavailable", "Requests failed because the storage was unavailable",
+            registry=self.registry,
+        )  # fmt: skip
+
+    def middleware(self) -> Middleware:
+        @web.middleware
+        async def measure(request: web.Request, handler: Handler) -> web.StreamResponse:
+            started = time.perf_counter()
+            resource = request.match_info.route.resource
+            labels = (resource.canonical if resource is not None else "unmatched", request.method)
+            response: web.StreamResponse | None = None
+            status = 500
+            try:
+                response = await handler(request)
+                status = response.status
+                return response
+            except web.HTTPException as exc:
+                status = exc.status
+                raise
+            finally:
+                self.requests.labels(*labels, str(status)).inc()
+                self.duration.labels(*labels).observe(time.perf_counter() - started)
+                self.bytes_in.labels(*labels).inc(request.content.total_bytes)
+                if response is not None and request.method != "HEAD":
+                    # The declared length also counts what sendfile sent, which
+                    # aiohttp's body_length does not; body_length covers chunked.
+                    length = response.content_length
+                    self.bytes_out.labels(*labels).inc(length if length is not None else response.body_length)
+
+        return measure
+
+    async def view(self, request: web.Request) -> web.Response:
+        keys = request.app[SETTINGS].api_keys
+        if keys and not has_key(request, keys):
+            return web.Response(status=401, text="Missing or invalid API key\n", headers=UNAUTHORIZED_HEADERS)
+        return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+METRICS = web.AppKey("metrics", Metrics)
