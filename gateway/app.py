@@ -40,6 +40,7 @@ def create_app(settings: Settings) -> web.Application:
     app[STORAGE] = backend_from_url(settings.storage)
     app.cleanup_ctx.append(_storage_lifetime)
     app.router.add_get("/health", health)
+    app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", readiness)
     app.router.add_get("/metrics", metrics.view)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))

@@ -1,6 +1,7 @@
 """Health checks, open without a key.
 
-- ``GET /health``: the session API's health check: the process answers.
+- ``GET /health`` (the session API's) and ``GET /healthz`` (liveness): the
+  process answers.
 - ``GET /readyz``: readiness: the storage answers too; 503 otherwise, so a
   load balancer or Kubernetes stops sending traffic until it is back. Also
   503 from SIGTERM on, while the gateway drains.

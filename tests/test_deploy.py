@@ -1,0 +1,103 @@
+"""deploy/: the Kustomize overlays render and pass strict schema validation
+for a current Kubernetes, with the probes, limits and hardening we rely on."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import kubernetes_validate
+import pytest
+import yaml
+
+DEPLOY = Path(__file__).parent.parent / "deploy"
+KUBERNETES = kubernetes_validate.latest_version()
+KUBECTL = shutil.which("kubectl")
+
+
+def render(overlay: str) -> dict[str, dict]:
+    if KUBECTL is None:
+        pytest.skip("kubectl is not installed: cannot render the Kustomize overlays")
+    output = subprocess.run(
+        [KUBECTL, "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stdout
+    documents = [doc for doc in yaml.safe_load_all(output) if doc]
+    for document in documents:
+        kubernetes_validate.validate(document, KUBERNETES, strict=True)
+    return {document["kind"]: document for document in documents}
+
+
+def gateway_container(deployment: dict) -> dict:
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+@pytest.mark.parametrize("overlay", ["local-disk", "s3"])
+def test_overlay_is_valid_and_hardened(overlay: str) -> None:
+    rendered = render(overlay)
+    assert {"ConfigMap", "Deployment", "Service", "PodDisruptionBudget"} <= set(rendered)
+    pod = rendered["Deployment"]["spec"]["template"]["spec"]
+    container = gateway_container(rendered["Deployment"])
+    assert container["startupProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert {"cpu", "memory"} <= set(container["resources"]["requests"]) & set(container["resources"]["limits"])
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    hardening = container["securityContext"]
+    assert hardening["readOnlyRootFilesystem"] is True
+    assert hardening["allowPrivilegeEscalation"] is False
+    assert hardening["capabilities"]["drop"] == ["ALL"]
+    mounts = {mount["mountPath"]: mount["name"] for mount in container["volumeMounts"]}
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    assert "emptyDir" in volumes[mounts["/tmp"]]
+    # The grace Kubernetes gives must cover the gateway's drain and grace.
+    settings = rendered["ConfigMap"]["data"]
+    budget = float(settings["GATEWAY_DRAIN_SECONDS"]) + float(settings["GATEWAY_SHUTDOWN_GRACE"])
+    assert budget < pod["terminationGracePeriodSeconds"]
+    secret_refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e]
+    assert "file-gateway" in secret_refs
+
+
+def test_local_disk_is_one_replica_on_a_claim() -> None:
+    rendered = render("local-disk")
+    spec = rendered["Deployment"]["spec"]
+    assert (spec["replicas"], spec["strategy"]["type"]) == (1, "Recreate")
+    container = gateway_container(rendered["Deployment"])
+    data = next(m for m in container["volumeMounts"] if m["mountPath"] == "/data")
+    claim = next(v for v in spec["template"]["spec"]["volumes"] if v["name"] == data["name"])
+    assert claim["persistentVolumeClaim"]["claimName"] == rendered["PersistentVolumeClaim"]["metadata"]["name"]
+    assert rendered["ConfigMap"]["data"]["GATEWAY_STORAGE"] == "file:///data"
+
+
+def test_s3_is_several_replicas_with_autoscaling_and_rolling_updates() -> None:
+    rendered = render("s3")
+    spec = rendered["Deployment"]["spec"]
+    assert spec["replicas"] >= 2
+    assert spec["strategy"]["type"] == "RollingUpdate"
+    assert rendered["HorizontalPodAutoscaler"]["spec"]["minReplicas"] >= 2
+    assert rendered["ConfigMap"]["data"]["GATEWAY_STORAGE"].startswith("s3://")
+    names = {e["name"] for e in gateway_container(rendered["Deployment"])["env"]}
+    assert {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "GATEWAY_API_KEYS"} <= names
+
+
+def test_ingress_example_streams_uploads() -> None:
+    ingress = yaml.safe_load((DEPLOY / "k8s" / "examples" / "ingress-nginx.yaml").read_text())
+    kubernetes_validate.validate(ingress, KUBERNETES, strict=True)
+    annotations = ingress["metadata"]["annotations"]
+    assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
+    assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
+
+
+def test_dockerfile_runs_the_gateway_as_a_user() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    final_stage = dockerfile.split("\nFROM ")[-1]
+    assert final_stage.startswith("python:3.11-slim")
+    assert "USER 10001" in final_stage
+    assert 'ENTRYPOINT ["python", "-m", "gateway"]' in final_stage
+    assert "apt-get" not in final_stage  # no build tools in the final image
