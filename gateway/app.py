@@ -14,6 +14,7 @@ from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
+from .openapi import openapi
 from .settings import Settings
 from .state import LIFECYCLE, SETTINGS, STORAGE
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", readiness)
     app.router.add_get("/metrics", metrics.view)
+    app.router.add_get("/openapi.json", openapi)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
     return app
 
