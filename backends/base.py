@@ -28,30 +28,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .errors import (
-    AlreadyExists,
-    InvalidKey,
-    NotFound,
-    ObjectChanged,
-    StorageConfigError,
-    StorageError,
-    StorageUnavailable,
-)
 from .keys import check_key
-
-__all__ = [
-    "AlreadyExists",
-    "BaseBackend",
-    "Blob",
-    "Entry",
-    "InvalidKey",
-    "NotFound",
-    "ObjectChanged",
-    "ObjectInfo",
-    "StorageConfigError",
-    "StorageError",
-    "StorageUnavailable",
-]
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 

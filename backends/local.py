@@ -37,17 +37,8 @@ from typing import BinaryIO
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
-from .base import (
-    DEFAULT_CONTENT_TYPE,
-    AlreadyExists,
-    BaseBackend,
-    Blob,
-    Entry,
-    InvalidKey,
-    NotFound,
-    ObjectInfo,
-    StorageConfigError,
-)
+from .base import DEFAULT_CONTENT_TYPE, BaseBackend, Blob, Entry, ObjectInfo
+from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError
 
 WRITE_SIZE = 1 * 1024 * 1024
 SYNC_EVERY = 16 * 1024 * 1024

@@ -12,7 +12,8 @@ import hashlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
-from .base import AlreadyExists, BaseBackend, Blob, Entry, NotFound, ObjectInfo
+from .base import BaseBackend, Blob, Entry, ObjectInfo
+from .errors import AlreadyExists, NotFound
 
 CHUNK_SIZE = 256 * 1024
 

@@ -9,10 +9,7 @@ streamed GET. Usage:
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -26,7 +23,7 @@ from tests.seaweedfs import BUCKET, SeaweedFS
 from tests.server import free_port
 from tests.test_streaming import memory_kib
 
-from .transfer import CHUNK, start, timed_download, timed_upload, wait_ready
+from .transfer import CHUNK, cli, report, start, timed_download, timed_upload, wait_ready
 
 
 async def direct_upload(client, key: str, path: Path) -> float:  # noqa: ANN001
@@ -107,24 +104,8 @@ async def run(size: int, rounds: int) -> None:
             gateway.wait(timeout=30)
             s3.stop()
 
-    mib = size / 2**20
-    median = {k: statistics.median(v) for k, v in times.items()}
-    print(f"S3 (SeaweedFS), {mib:.0f} MiB x {rounds} rounds, medians (MiB/s):")
-    for direction in ("up", "down"):
-        gw_rate, s3_rate = mib / median[f"gw {direction}"], mib / median[f"s3 {direction}"]
-        print(f"  {direction:>4}load: gateway {gw_rate:7.0f}  direct {s3_rate:7.0f}  ratio {gw_rate / s3_rate:.2f}")
-    print(f"  gateway peak RSS growth: {growth:.1f} MiB")
-    for name, samples in times.items():
-        print(f"  {name:>7} runs (s): " + " ".join(f"{t:.2f}" for t in samples))
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
-    asyncio.run(run(args.size_mib * 2**20, args.rounds))
+    report(f"S3 (SeaweedFS), {size / 2**20:.0f} MiB x {rounds} rounds", size, times, "s3", growth)
 
 
 if __name__ == "__main__":
-    main()
+    cli(__doc__, run)

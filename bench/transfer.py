@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import aiohttp
@@ -101,18 +101,18 @@ async def run(size: int, rounds: int) -> None:
                     files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
                 rss_before = memory_kib(gateway.pid, "VmRSS")
                 times: dict[str, list[float]] = {
-                    k: [] for k in ("gw up", "base up", "fsync up", "gw down", "base down")
+                    k: [] for k in ("gw up", "baseline up", "fsync up", "gw down", "baseline down")
                 }
                 for n in range(rounds):
                     # Each round writes new files, as both servers do for a
                     # new upload, and removes the last round's untimed.
                     times["gw up"].append(await timed_upload(http, f"{files}/upload", source, f"{n}.bin"))
-                    times["base up"].append(await timed_upload(http, f"{base}/upload", source, f"{n}.bin"))
+                    times["baseline up"].append(await timed_upload(http, f"{base}/upload", source, f"{n}.bin"))
                     times["fsync up"].append(
                         await timed_upload(http, f"{base}/upload?fsync=1", source, f"{n}-fsync.bin")
                     )
                     times["gw down"].append(await timed_download(http, f"{files}/{n}.bin", size))
-                    times["base down"].append(await timed_download(http, f"{base}/download/{n}.bin", size))
+                    times["baseline down"].append(await timed_download(http, f"{base}/download/{n}.bin", size))
                     async with http.delete(f"{files}/{n}.bin") as response:
                         assert response.status == 204
                     for name in (f"{n}.bin", f"{n}-fsync.bin"):
@@ -123,23 +123,28 @@ async def run(size: int, rounds: int) -> None:
                 process.terminate()
                 process.wait(timeout=30)
 
+    median = report(f"Local disk, {size / 2**20:.0f} MiB x {rounds} rounds", size, times, "baseline", growth)
     mib = size / 2**20
-    median = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{mib:.0f} MiB x {rounds} rounds, medians (MiB/s):")
-    for direction in ("up", "down"):
-        gw_rate, base_rate = mib / median[f"gw {direction}"], mib / median[f"base {direction}"]
-        print(
-            f"  {direction:>4}load: gateway {gw_rate:7.0f}  baseline {base_rate:7.0f}  ratio {gw_rate / base_rate:.2f}"
-        )
     durable = mib / median["fsync up"]
     print(f"  upload vs baseline+fsync: {durable:7.0f}  ratio {mib / median['gw up'] / durable:.2f}")
+
+
+def report(title: str, size: int, times: dict[str, list[float]], baseline: str, growth: float) -> dict[str, float]:
+    """Print medians in MiB/s, gateway/baseline ratios and every run; return the medians."""
+    mib = size / 2**20
+    median = {name: statistics.median(samples) for name, samples in times.items()}
+    print(f"{title}, medians (MiB/s):")
+    for direction in ("up", "down"):
+        gateway, other = mib / median[f"gw {direction}"], mib / median[f"{baseline} {direction}"]
+        print(f"  {direction:>4}load: gateway {gateway:7.0f}  {baseline} {other:7.0f}  ratio {gateway / other:.2f}")
     print(f"  gateway peak RSS growth: {growth:.1f} MiB")
     for name, samples in times.items():
         print(f"  {name:>9} runs (s): " + " ".join(f"{t:.2f}" for t in samples))
+    return median
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cli(doc: str, run: Callable[[int, int], Awaitable[None]]) -> None:
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
@@ -147,4 +152,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(__doc__, run)

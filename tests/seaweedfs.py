@@ -46,10 +46,10 @@ class SeaweedFS:
             "-admin.ui=false", "-webdav=false",
             *(f"-{flag}={port}" for flag, port in self.ports.items()),
         ]  # fmt: skip
-        log = (self.folder / "weed.log").open("ab")
         # With AWS keys in its environment, weed requires them: real auth.
         env = {**os.environ, **self.environment()}
-        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
+        with (self.folder / "weed.log").open("ab") as log:  # weed keeps its own copy
+            self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
         client = botocore.session.get_session().create_client(
             "s3",
             endpoint_url=self.endpoint,

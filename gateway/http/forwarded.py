@@ -24,7 +24,7 @@ from aiohttp.typedefs import Handler, Middleware
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: The client's address as seen through trusted proxies, kept in the state of
 #: the request aiohttp made (the one its access log sees), not only the clone.
-CLIENT_ADDRESS = "client_address"
+CLIENT_ADDRESS = web.RequestKey("client_address", str)
 HOST = re.compile(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
 
 

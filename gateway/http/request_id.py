@@ -9,7 +9,7 @@ import uuid
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-REQUEST_ID = "request_id"  # key in the request's state
+REQUEST_ID = web.RequestKey("request_id", str)
 HEADER = "X-Request-ID"
 ACCEPTED = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
