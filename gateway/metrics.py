@@ -34,6 +34,12 @@ class Metrics:
         self.uploads_in_progress = Gauge(
             "gateway_uploads_in_progress", "Uploads being received", registry=self.registry
         )
+        self.thumbnail_seconds = Histogram(
+            "gateway_thumbnail_seconds",
+            "Time to make a thumbnail (cache misses only)",
+            buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
         self.storage_errors = Counter(
             "gateway_storage_unavailable", "Requests failed because the storage was unavailable",
             registry=self.registry,

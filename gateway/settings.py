@@ -37,6 +37,8 @@ class Settings:
     api_keys: tuple[str, ...] = ()
     #: Peers whose X-Forwarded-*/Forwarded headers are believed.
     trusted_proxies: tuple[Network, ...] = ()
+    #: Largest image (width × height) a thumbnail is made of; more is a 400.
+    max_image_pixels: int = 50_000_000
     #: After SIGTERM, seconds to keep serving with readiness at 503, so that
     #: load balancers stop sending new requests before the listener closes.
     drain_seconds: float = 0.0
@@ -115,6 +117,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_upload_bytes": _int_in(1, 2**63 - 1),
     "api_keys": _keys,
     "trusted_proxies": _networks,
+    "max_image_pixels": _int_in(1, 2**40),
     "drain_seconds": _seconds_up_to(600),
     "shutdown_grace": _seconds_up_to(3600),
 }

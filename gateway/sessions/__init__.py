@@ -8,6 +8,7 @@ from ..http.auth import auth_middleware
 from ..http.errors import error_middleware
 from ..metrics import Metrics
 from ..settings import Settings
+from ..thumbnails import THUMBNAILS, Thumbnailer
 from .errors import render_error
 from .routes import setup_routes
 from .store import SESSIONS, SessionStore
@@ -20,5 +21,13 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
         middlewares.append(auth_middleware(settings.api_keys))
     app = web.Application(middlewares=middlewares)
     app[SESSIONS] = SessionStore(storage)
+    app[THUMBNAILS] = Thumbnailer(
+        storage, max_pixels=settings.max_image_pixels, observe=metrics.thumbnail_seconds.observe
+    )
+    app.on_cleanup.append(_close_thumbnailer)
     setup_routes(app)
     return app
+
+
+async def _close_thumbnailer(app: web.Application) -> None:
+    app[THUMBNAILS].close()

@@ -1,7 +1,9 @@
 """Sessions and their files in storage.
 
 - ``sessions/<id>.json``: the session record;
-- ``session-files/<id>/<name>``: the session's files, one object each.
+- ``session-files/<id>/<name>``: the session's files, one object each;
+- ``session-thumbnails/<id>/<name>/<etag>/<spec>.jpg``: cached thumbnails,
+  removed with their file (and unreachable once the file changes).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .models import CreateSession, Session
 
 RECORDS = "sessions/"
 FILES = "session-files/"
+THUMBS = "session-thumbnails/"
 READ_CONCURRENCY = 16
 
 
@@ -84,6 +87,7 @@ class SessionStore:
     async def delete(self, session_id: str) -> None:
         """Delete the files first: an interrupted delete can be retried."""
         await self.get(session_id)
+        await self.storage.delete_prefix(f"{THUMBS}{session_id}/")
         await self.storage.delete_prefix(f"{FILES}{session_id}/")
         await self.storage.delete(f"{RECORDS}{session_id}.json")
 
@@ -95,13 +99,22 @@ class SessionStore:
         prefix = self._file_key(session_id, "")
         return [(entry.key[len(prefix) :], entry) async for entry in self.storage.iter_all(prefix)]
 
+    def thumbnail_prefix(self, session_id: str, name: str) -> str:
+        return f"{THUMBS}{session_id}/{name}/"
+
     async def put_file(self, session_id: str, name: str, chunks: AsyncIterable[bytes]) -> ObjectInfo:
-        return await self.storage.put(self._file_key(session_id, name), chunks, content_type=content_type_of(name))
+        info = await self.storage.put(self._file_key(session_id, name), chunks, content_type=content_type_of(name))
+        await self.storage.delete_prefix(self.thumbnail_prefix(session_id, name))
+        return info
+
+    async def stat_file(self, session_id: str, name: str) -> ObjectInfo:
+        return await self.storage.stat(self._file_key(session_id, name))
 
     def open_file(self, session_id: str, name: str) -> contextlib.AbstractAsyncContextManager[Blob]:
         return self.storage.open(self._file_key(session_id, name))
 
     async def delete_file(self, session_id: str, name: str) -> bool:
+        await self.storage.delete_prefix(self.thumbnail_prefix(session_id, name))
         return await self.storage.delete(self._file_key(session_id, name))
 
 

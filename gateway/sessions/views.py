@@ -3,6 +3,7 @@ creations and uploads, 204 for deletions, 200 otherwise."""
 
 from __future__ import annotations
 
+from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from aiohttp import web
@@ -11,10 +12,12 @@ from backends import NotFound
 
 from ..http.bodies import read_json
 from ..http.downloads import send_object
-from ..http.errors import invalid, not_found
+from ..http.errors import ApiError, invalid, not_found
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
+from ..thumbnails import THUMBNAILS, MediaError
+from ..thumbnails.spec import parse_thumb, parse_time
 from .models import CreateSession, FileInfo
 from .names import check_name, from_form
 from .store import SESSIONS, content_type_of, parse_session_id
@@ -79,15 +82,36 @@ async def upload_file(request: web.Request) -> web.Response:
 async def get_file(request: web.Request) -> web.StreamResponse:
     session_id = await existing_session(request)
     name = check_name(request.match_info["filename"])
-    if "thumb" in request.query:
-        raise invalid("Thumbnails are not available yet")
     sessions = request.config_dict[SESSIONS]
+    if "thumb" in request.query:
+        return await thumbnail(request, session_id, name)
     try:
         return await send_object(
             request, lambda: sessions.open_file(session_id, name), filename=name, content_type=content_type_of(name)
         )
     except NotFound:
         raise file_not_found(session_id, name) from None
+
+
+async def thumbnail(request: web.Request, session_id: str, name: str) -> web.StreamResponse:
+    spec = parse_thumb(request.query["thumb"])
+    parse_time(request.query.get("time"))  # checked now; used by video thumbnails
+    thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
+    if not thumbnails.is_image(name):
+        raise invalid(f"No thumbnail for '{name}': thumbnails are made of images (video thumbnails are not yet)")
+    filename = f"{PurePosixPath(name).stem or name}.jpg"
+    try:
+        source = await sessions.stat_file(session_id, name)
+        key = await thumbnails.cached(source, sessions.thumbnail_prefix(session_id, name), spec)
+        return await send_object(
+            request, lambda: sessions.storage.open(key), filename=filename, content_type="image/jpeg"
+        )
+    except NotFound:  # the file, or its thumbnail with it, was just deleted
+        raise file_not_found(session_id, name) from None
+    except MediaError as exc:
+        raise invalid(f"No thumbnail for '{name}': {exc}") from None
+    except TimeoutError:
+        raise ApiError(503, "Thumbnail generation took too long; try again", headers={"Retry-After": "5"}) from None
 
 
 async def delete_file(request: web.Request) -> web.Response:

@@ -246,14 +246,6 @@ def test_upload_limit(start_gateway: Callable[..., ThreadedGateway]) -> None:
     assert [f.name for f in mix.files.list_session_files(id=session_id)] == ["exact.bin"]
 
 
-def test_thumbnails_are_refused_until_supported(mix: Mix, session_id: str) -> None:
-    upload(mix, session_id, "a.png", b"not really")
-    assert error_of(lambda: mix.files.get_session_file(id=session_id, filename="a.png", thumb="w100"))[:2] == (
-        400,
-        "validation_error",
-    )
-
-
 async def test_async_client(gateway: ThreadedGateway) -> None:
     mix = client(gateway)
     session = await mix.sessions.create_async(browser_mode="local-browser-service", title="async")

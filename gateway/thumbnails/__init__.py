@@ -1,0 +1,119 @@
+"""Thumbnails, made off the event loop and cached in storage.
+
+A thumbnail is stored under a key holding the source's etag and the spec,
+so a re-upload (new etag) never serves an old one; the session store
+removes a file's thumbnails with the file. Concurrent requests for the same
+missing thumbnail share one generation.
+
+Decoding runs in a small thread pool (Pillow releases the GIL while it
+decodes and resizes), at most ``concurrency`` at once. A request whose
+thumbnail takes longer than ``timeout`` is answered 503 (``TimeoutError``)
+at once; the generation itself goes on in the background, bounded by the
+pixel limit, and stores its result for the next request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import PurePosixPath
+from typing import BinaryIO
+
+from aiohttp import web
+
+from backends import BaseBackend, NotFound
+from backends.base import Blob, ObjectInfo
+
+from .errors import MediaError
+from .images import EXTENSIONS as IMAGE_EXTENSIONS
+from .images import image_thumbnail
+from .spec import ThumbSpec
+
+#: Sources larger than this are not read for a thumbnail.
+MAX_SOURCE_BYTES = 512 * 1024 * 1024
+SPOOL_IN_MEMORY = 8 * 1024 * 1024
+
+
+class Thumbnailer:
+    """One per app; see the module's docstring."""
+
+    def __init__(
+        self,
+        storage: BaseBackend,
+        *,
+        max_pixels: int,
+        observe: Callable[[float], object],
+        concurrency: int = 2,
+        timeout: float = 30.0,
+    ) -> None:
+        self._storage = storage
+        self._observe = observe  # seconds each generation took
+        self._max_pixels = max_pixels
+        self._timeout = timeout
+        self._slots = asyncio.Semaphore(concurrency)
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thumbnail")
+        self._making: dict[str, asyncio.Task[None]] = {}
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+    @staticmethod
+    def is_image(name: str) -> bool:
+        return PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS
+
+    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec) -> str:
+        """The key of the thumbnail of ``source``, made and stored if missing."""
+        key = f"{cache_prefix}{source.etag}/{spec}.jpg"
+        with contextlib.suppress(NotFound):
+            await self._storage.stat(key)
+            return key
+        task = self._making.get(key)
+        if task is None:
+            task = asyncio.ensure_future(self._make(source, key, spec))
+            self._making[key] = task
+            task.add_done_callback(lambda done: self._finished(key, done))
+        await asyncio.wait_for(asyncio.shield(task), self._timeout)
+        return key
+
+    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+        del self._making[key]
+        if not task.cancelled():
+            task.exception()  # retrieved: nobody may be waiting any more
+
+    async def _make(self, source: ObjectInfo, key: str, spec: ThumbSpec) -> None:
+        if source.size > MAX_SOURCE_BYTES:
+            raise MediaError(f"File too large for a thumbnail: the limit is {MAX_SOURCE_BYTES} bytes")
+        started = time.perf_counter()
+        async with self._storage.open(source.key) as blob, _readable(blob) as file, self._slots:
+            loop = asyncio.get_running_loop()
+            data = await loop.run_in_executor(self._executor, image_thumbnail, file, spec, self._max_pixels)
+        self._observe(time.perf_counter() - started)
+        await self._storage.put(key, _once(data), content_type="image/jpeg")
+
+
+@contextlib.asynccontextmanager
+async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
+    """A seekable file of the blob's bytes: its own file on local disk,
+    else a copy spooled to memory, or to a temp file past 8 MiB."""
+    if blob.file is not None:
+        with os.fdopen(os.dup(blob.file.fileno()), "rb") as file:
+            file.seek(0)
+            yield file
+        return
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        async for chunk in blob.stream():
+            await asyncio.to_thread(spool.write, chunk)  # past 8 MiB, a disk write
+        spool.seek(0)
+        yield spool  # type: ignore[misc]
+
+
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)

@@ -1,0 +1,60 @@
+"""Image thumbnails with Pillow: shrink-on-load, EXIF orientation, any mode
+flattened to RGB on white, and a pixel limit checked before decoding."""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import MediaError
+from .spec import ThumbSpec
+
+#: The decoders we let Pillow use; anything else is refused unread.
+FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
+EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
+ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+JPEG_QUALITY = 85
+
+
+def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> bytes:
+    """A JPEG thumbnail of the image in ``source``; ``MediaError`` if it cannot be made."""
+    try:
+        with Image.open(source, formats=FORMATS) as image:
+            pixels = image.width * image.height
+            if pixels > max_pixels:
+                raise MediaError(f"Image has {pixels} pixels; the limit is {max_pixels}")
+            orientation = image.getexif().get(0x0112, 1)
+            swapped = orientation in ROTATED
+            width, height = (image.height, image.width) if swapped else image.size
+            target = spec.target(width, height)
+            # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
+            image.draft("RGB", (target[1], target[0]) if swapped else target)
+            oriented = ImageOps.exif_transpose(image)
+            return _encode(_to_rgb(oriented).resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0))
+    except UnidentifiedImageError:
+        raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise MediaError(f"Corrupt or truncated image: {exc}") from None
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):  # 16/32-bit grey: keep the top 8 bits
+        image = image.point(lambda value: value / 256).convert("L")
+    elif image.mode == "F":
+        image = image.convert("L")
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("RGBA", "LA", "RGBa", "La"):
+        rgba = image.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        return flat
+    return image.convert("RGB")
+
+
+def _encode(image: Image.Image) -> bytes:
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=JPEG_QUALITY)
+    return out.getvalue()

@@ -1,0 +1,123 @@
+"""Thumbnails through the official client, on every backend: sizes, caching,
+invalidation, conditional requests and every error case."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+from mix_python_sdk import Mix, errors
+from PIL import Image
+
+from ..server import ThreadedGateway
+from ..sessions.test_sdk import NO_RETRIES
+from .media import encode, gradient, jpeg_with_orientation
+
+
+@pytest.fixture
+def mix(gateway: ThreadedGateway) -> Mix:
+    return Mix(server_url=gateway.url, retry_config=NO_RETRIES)
+
+
+@pytest.fixture
+def session_id(mix: Mix) -> str:
+    return mix.sessions.create(browser_mode="local-browser-service", title="thumbs").id
+
+
+def upload(mix: Mix, session_id: str, name: str, data: bytes) -> None:
+    mix.files.upload_session_file(id=session_id, file={"file_name": name, "content": data})
+
+
+def generated(server: ThreadedGateway) -> float:
+    metrics = httpx.get(f"{server.url}/metrics").text
+    line = next(line for line in metrics.splitlines() if line.startswith("gateway_thumbnail_seconds_count"))
+    return float(line.split()[-1])
+
+
+def error_of(call: Callable[[], object]) -> tuple[int, str, str]:
+    with pytest.raises(errors.MixError) as caught:
+        call()
+    error = json.loads(caught.value.body)["error"]
+    return error["code"], error["type"], error["message"]
+
+
+def test_thumbnail_is_cached_and_revalidates(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
+    upload(mix, session_id, "photo.jpg", jpeg_with_orientation(800, 400, 6))  # shown 400 wide, 800 high
+    first = mix.files.get_session_file(id=session_id, filename="photo.jpg", thumb="w100", time=1.0)
+    assert first.headers["content-type"] == "image/jpeg"
+    assert first.headers["content-disposition"] == "inline; filename*=UTF-8''photo.jpg"
+    assert Image.open(io.BytesIO(first.read())).size == (100, 200)
+    assert generated(gateway) == 1
+    second = mix.files.get_session_file(id=session_id, filename="photo.jpg", thumb="w100")
+    assert second.read() == first.read()
+    assert generated(gateway) == 1  # served from the cache: no decoding
+    etag = first.headers["etag"]
+    url = f"{gateway.url}/api/sessions/{session_id}/files/photo.jpg?thumb=w100"
+    assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 304
+    assert Image.open(io.BytesIO(httpx.get(url.replace("w100", "h50")).content)).size == (25, 50)
+    assert generated(gateway) == 2
+
+
+def test_reupload_invalidates(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
+    upload(mix, session_id, "pic.png", encode(gradient(400, 400), "PNG"))
+    assert Image.open(
+        io.BytesIO(mix.files.get_session_file(id=session_id, filename="pic.png", thumb="100").read())
+    ).size == (100, 100)
+    upload(mix, session_id, "pic.png", encode(gradient(400, 200), "PNG"))
+    again = mix.files.get_session_file(id=session_id, filename="pic.png", thumb="100")
+    assert Image.open(io.BytesIO(again.read())).size == (100, 50)
+    mix.files.delete_session_file(id=session_id, filename="pic.png")
+    assert error_of(lambda: mix.files.get_session_file(id=session_id, filename="pic.png", thumb="100"))[:2] == (
+        404,
+        "not_found",
+    )
+
+
+def test_concurrent_requests_make_one_thumbnail(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
+    upload(mix, session_id, "big.jpg", encode(gradient(3000, 2000), "JPEG"))
+    url = f"{gateway.url}/api/sessions/{session_id}/files/big.jpg?thumb=w200"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        responses = list(pool.map(lambda _: httpx.get(url, timeout=60), range(8)))
+    assert {r.status_code for r in responses} == {200}
+    assert len({r.content for r in responses}) == 1
+    assert generated(gateway) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "query", "message"),
+    [
+        ("a.jpg", None, {"thumb": "w10"}, "Invalid thumb"),
+        ("a.jpg", None, {"thumb": "big"}, "Invalid thumb"),
+        ("a.jpg", None, {"thumb": "100", "time": -1.0}, "Invalid time"),
+        ("notes.txt", b"hello", {"thumb": "100"}, "thumbnails are made of images"),
+        ("clip.mp4", b"\x00" * 100, {"thumb": "100"}, "video thumbnails are not yet"),
+        ("broken.jpg", b"\xff\xd8\xff\xe0 not really", {"thumb": "100"}, "Corrupt or truncated"),
+        ("fake.png", b"plain text", {"thumb": "100"}, "supported format"),
+    ],
+)
+def test_thumbnail_errors(mix: Mix, session_id: str, name: str, data: bytes | None, query: dict, message: str) -> None:
+    upload(mix, session_id, name, data if data is not None else encode(gradient(64, 64), "JPEG"))
+    code, kind, text = error_of(lambda: mix.files.get_session_file(id=session_id, filename=name, **query))
+    assert (code, kind) == (400, "validation_error")
+    assert message in text
+
+
+def test_pixel_limit(start_gateway: Callable[..., ThreadedGateway]) -> None:
+    server = start_gateway(max_image_pixels=10_000)
+    mix = Mix(server_url=server.url, retry_config=NO_RETRIES)
+    session_id = mix.sessions.create(browser_mode="local-browser-service", title="limit").id
+    upload(mix, session_id, "huge.png", encode(Image.new("L", (200, 200)), "PNG"))
+    code, kind, text = error_of(lambda: mix.files.get_session_file(id=session_id, filename="huge.png", thumb="100"))
+    assert (code, kind) == (400, "validation_error")
+    assert "40000 pixels; the limit is 10000" in text
+
+
+def test_missing_file(mix: Mix, session_id: str) -> None:
+    assert error_of(lambda: mix.files.get_session_file(id=session_id, filename="none.jpg", thumb="100"))[:2] == (
+        404,
+        "not_found",
+    )
