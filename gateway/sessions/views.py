@@ -95,14 +95,14 @@ async def get_file(request: web.Request) -> web.StreamResponse:
 
 async def thumbnail(request: web.Request, session_id: str, name: str) -> web.StreamResponse:
     spec = parse_thumb(request.query["thumb"])
-    parse_time(request.query.get("time"))  # checked now; used by video thumbnails
+    at = parse_time(request.query.get("time"))
     thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
-    if not thumbnails.is_image(name):
-        raise invalid(f"No thumbnail for '{name}': thumbnails are made of images (video thumbnails are not yet)")
+    if thumbnails.kind(name) is None:
+        raise invalid(f"No thumbnail for '{name}': thumbnails are made of images and videos")
     filename = f"{PurePosixPath(name).stem or name}.jpg"
     try:
         source = await sessions.stat_file(session_id, name)
-        key = await thumbnails.cached(source, sessions.thumbnail_prefix(session_id, name), spec)
+        key = await thumbnails.cached(source, sessions.thumbnail_prefix(session_id, name), spec, at)
         return await send_object(
             request, lambda: sessions.storage.open(key), filename=filename, content_type="image/jpeg"
         )

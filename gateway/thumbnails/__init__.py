@@ -5,17 +5,20 @@ so a re-upload (new etag) never serves an old one; the session store
 removes a file's thumbnails with the file. Concurrent requests for the same
 missing thumbnail share one generation.
 
-Decoding runs in a small thread pool (Pillow releases the GIL while it
-decodes and resizes), at most ``concurrency`` at once. A request whose
+Decoding runs in a small thread pool (Pillow and PyAV release the GIL while
+they decode and resize), at most ``concurrency`` at once. A request whose
 thumbnail takes longer than ``timeout`` is answered 503 (``TimeoutError``)
 at once; the generation itself goes on in the background, bounded by the
-pixel limit, and stores its result for the next request.
+pixel limit (and, for videos, by one group of pictures), and stores its
+result for the next request. Sources in memory or S3 are spooled to a
+temporary file first (PyAV and Pillow want to seek).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import tempfile
 import time
@@ -33,6 +36,8 @@ from .errors import MediaError
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
 from .images import image_thumbnail
 from .spec import ThumbSpec
+from .videos import EXTENSIONS as VIDEO_EXTENSIONS
+from .videos import video_thumbnail
 
 #: Sources larger than this are not read for a thumbnail.
 MAX_SOURCE_BYTES = 512 * 1024 * 1024
@@ -63,18 +68,22 @@ class Thumbnailer:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @staticmethod
-    def is_image(name: str) -> bool:
-        return PurePosixPath(name).suffix.lower() in IMAGE_EXTENSIONS
+    def kind(name: str) -> str | None:
+        """``image`` or ``video`` by the name's extension, else None."""
+        suffix = PurePosixPath(name).suffix.lower()
+        return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
-    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec) -> str:
-        """The key of the thumbnail of ``source``, made and stored if missing."""
-        key = f"{cache_prefix}{source.etag}/{spec}.jpg"
+    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float) -> str:
+        """The key of the thumbnail of ``source`` (at ``at`` seconds for a
+        video), made and stored if missing."""
+        video = self.kind(source.key) == "video"
+        key = f"{cache_prefix}{source.etag}/{spec}{f'@{at:g}' if video else ''}.jpg"
         with contextlib.suppress(NotFound):
             await self._storage.stat(key)
             return key
         task = self._making.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._make(source, key, spec))
+            task = asyncio.ensure_future(self._make(source, key, spec, at if video else None))
             self._making[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         await asyncio.wait_for(asyncio.shield(task), self._timeout)
@@ -85,13 +94,17 @@ class Thumbnailer:
         if not task.cancelled():
             task.exception()  # retrieved: nobody may be waiting any more
 
-    async def _make(self, source: ObjectInfo, key: str, spec: ThumbSpec) -> None:
+    async def _make(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None) -> None:
         if source.size > MAX_SOURCE_BYTES:
             raise MediaError(f"File too large for a thumbnail: the limit is {MAX_SOURCE_BYTES} bytes")
         started = time.perf_counter()
         async with self._storage.open(source.key) as blob, _readable(blob) as file, self._slots:
             loop = asyncio.get_running_loop()
-            data = await loop.run_in_executor(self._executor, image_thumbnail, file, spec, self._max_pixels)
+            if at is None:
+                work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
+            else:
+                work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
+            data = await loop.run_in_executor(self._executor, work)
         self._observe(time.perf_counter() - started)
         await self._storage.put(key, _once(data), content_type="image/jpeg")
 

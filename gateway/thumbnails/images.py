@@ -32,7 +32,7 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> bytes
             # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
             image.draft("RGB", (target[1], target[0]) if swapped else target)
             oriented = ImageOps.exif_transpose(image)
-            return _encode(_to_rgb(oriented).resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0))
+            return encode_jpeg(resize(oriented, spec))
     except UnidentifiedImageError:
         raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -54,7 +54,13 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _encode(image: Image.Image) -> bytes:
+def resize(image: Image.Image, spec: ThumbSpec) -> Image.Image:
+    """``image`` in RGB at the spec's size; ``reducing_gap`` shrinks by whole
+    factors first, which is fast, then resamples the rest with Lanczos."""
+    return _to_rgb(image).resize(spec.target(*image.size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+
+
+def encode_jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
     image.save(out, "JPEG", quality=JPEG_QUALITY)
     return out.getvalue()

@@ -15,7 +15,8 @@ from PIL import Image
 
 from ..server import ThreadedGateway
 from ..sessions.test_sdk import NO_RETRIES
-from .media import encode, gradient, jpeg_with_orientation
+from .media import SECOND_COLOURS, encode, gradient, jpeg_with_orientation, video
+from .test_videos import colour_of
 
 
 @pytest.fixture
@@ -93,8 +94,8 @@ def test_concurrent_requests_make_one_thumbnail(gateway: ThreadedGateway, mix: M
         ("a.jpg", None, {"thumb": "w10"}, "Invalid thumb"),
         ("a.jpg", None, {"thumb": "big"}, "Invalid thumb"),
         ("a.jpg", None, {"thumb": "100", "time": -1.0}, "Invalid time"),
-        ("notes.txt", b"hello", {"thumb": "100"}, "thumbnails are made of images"),
-        ("clip.mp4", b"\x00" * 100, {"thumb": "100"}, "video thumbnails are not yet"),
+        ("notes.txt", b"hello", {"thumb": "100"}, "thumbnails are made of images and videos"),
+        ("clip.mp4", b"\x00" * 100, {"thumb": "100"}, "Corrupt or unreadable video"),
         ("broken.jpg", b"\xff\xd8\xff\xe0 not really", {"thumb": "100"}, "Corrupt or truncated"),
         ("fake.png", b"plain text", {"thumb": "100"}, "supported format"),
     ],
@@ -121,3 +122,15 @@ def test_missing_file(mix: Mix, session_id: str) -> None:
         404,
         "not_found",
     )
+
+
+def test_video_frames_by_time(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
+    upload(mix, session_id, "clip.mp4", video(3.0))
+    for at, second in [(0.0, 0), (1.5, 1), (2.5, 2), (1.5, 1)]:
+        response = mix.files.get_session_file(id=session_id, filename="clip.mp4", thumb="w100", time=at)
+        image = Image.open(io.BytesIO(response.read()))
+        assert image.size == (100, 75)
+        assert colour_of(image) == SECOND_COLOURS[second]
+    assert generated(gateway) == 3  # 1.5 s the second time came from the cache
+    default = mix.files.get_session_file(id=session_id, filename="clip.mp4", thumb="w100")
+    assert colour_of(Image.open(io.BytesIO(default.read()))) == SECOND_COLOURS[1]  # time defaults to 1.0
