@@ -1,0 +1,174 @@
+"""Thumbnail speed: the gateway against pyvips, plain Pillow and an ffmpeg
+subprocess, on the same files in the same run.
+
+- a 24 MP JPEG to w200: the gateway's first generation (a fresh upload each
+  time, over HTTP, stored in the cache) vs ``pyvips.Image.thumbnail`` and vs
+  a Pillow full decode and resize, both in this process; then a cached hit;
+- a 1080p H.264 video at a keyframe, mid-GOP and near the end: the gateway's
+  first generation vs ``ffmpeg -ss T -i file -frames:v 1`` as a subprocess;
+- thumbnail requests per second at concurrency 4 (distinct specs, so every
+  one is made).
+
+Needs pyvips with libvips (``pip install pyvips pyvips-binary``) and ffmpeg
+(Debian package). Usage: ``python -m bench.thumbnails [--rounds 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import aiohttp
+import av
+import pyvips
+from PIL import Image
+
+from tests.server import free_port
+
+from .transfer import start, wait_ready
+
+VIDEO_SECONDS, FPS, GOP = 12, 25, 125  # a keyframe every 5 s
+VIDEO_TIMES = {"keyframe (0 s)": 0.0, "mid-GOP (3.7 s)": 3.7, "near end (11.9 s)": 11.9}
+
+
+def make_jpeg(path: Path) -> None:
+    width, height = 6000, 4000
+    red = Image.linear_gradient("L").resize((width, height))
+    green = Image.radial_gradient("L").resize((width, height))
+    blue = Image.effect_noise((width, height), 40)
+    Image.merge("RGB", (red, green, blue)).save(path, "JPEG", quality=90)
+
+
+def make_video(path: Path) -> None:
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=FPS, options={"preset": "ultrafast"})
+        stream.width, stream.height, stream.pix_fmt = 1920, 1080, "yuv420p"
+        stream.codec_context.gop_size = GOP
+        base = Image.radial_gradient("L").resize((1920, 1080)).convert("RGB")
+        for index in range(VIDEO_SECONDS * FPS):
+            frame = base.copy()
+            frame.paste((index * 7 % 256, 80, 160), (index * 6 % 1800, 400, index * 6 % 1800 + 120, 680))
+            for packet in stream.encode(av.VideoFrame.from_image(frame)):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+async def timed(call: Callable[[], Awaitable[object]]) -> float:
+    started = time.perf_counter()
+    await call()
+    return time.perf_counter() - started
+
+
+def timed_sync(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
+
+
+def pillow_full(path: Path) -> bytes:
+    with Image.open(path) as image:
+        small = image.convert("RGB").resize((200, round(image.height * 200 / image.width)), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    small.save(out, "JPEG", quality=85)
+    return out.getvalue()
+
+
+def ffmpeg_frame(path: Path, at: float) -> bytes:
+    command = ["ffmpeg", "-v", "error", "-ss", str(at), "-i", str(path), "-frames:v", "1", "-vf", "scale=200:-1"]
+    return subprocess.run([*command, "-f", "image2", "pipe:1"], capture_output=True, check=True).stdout
+
+
+async def run(rounds: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-thumbs-") as tmp:
+        folder = Path(tmp)
+        jpeg, mp4 = folder / "photo.jpg", folder / "clip.mp4"
+        make_jpeg(jpeg)
+        make_video(mp4)
+        port = free_port()
+        gateway = start(
+            [sys.executable, "-m", "gateway", "--storage", f"file://{folder / 'data'}", "--port", str(port)]
+        )
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=300)) as http:
+                url = f"http://127.0.0.1:{port}"
+                await wait_ready(http, f"{url}/health")
+                async with http.post(f"{url}/api/sessions", json={"title": "bench"}) as response:
+                    files = f"{url}/api/sessions/{(await response.json())['id']}/files"
+
+                async def upload(path: Path) -> None:
+                    form = aiohttp.FormData()
+                    form.add_field("file", path.read_bytes(), filename=path.name)
+                    async with http.post(f"{files}/upload", data=form) as response:
+                        assert response.status == 201
+
+                async def get(query: str) -> None:
+                    async with http.get(f"{files}/{query}") as response:
+                        assert response.status == 200, await response.text()
+                        await response.read()
+
+                times: dict[str, list[float]] = {}
+                for _ in range(rounds):
+                    await upload(jpeg)  # a new etag: the next request makes the thumbnail
+                    times.setdefault("image: gateway, first", []).append(
+                        await timed(lambda: get("photo.jpg?thumb=w200"))
+                    )
+                    times.setdefault("image: gateway, cached", []).append(
+                        await timed(lambda: get("photo.jpg?thumb=w200"))
+                    )
+                    times.setdefault("image: pyvips", []).append(
+                        timed_sync(lambda: pyvips.Image.thumbnail(str(jpeg), 200).write_to_buffer(".jpg[Q=85]"))
+                    )
+                    times.setdefault("image: Pillow full decode", []).append(timed_sync(lambda: pillow_full(jpeg)))
+                    for label, at in VIDEO_TIMES.items():
+                        await upload(mp4)
+                        query = f"clip.mp4?thumb=w200&time={at}"
+                        times.setdefault(f"video {label}: gateway", []).append(await timed(lambda q=query: get(q)))
+                        times.setdefault(f"video {label}: ffmpeg", []).append(
+                            timed_sync(lambda at=at: ffmpeg_frame(mp4, at))
+                        )
+
+                await upload(jpeg)
+                specs = iter(range(100, 140))
+                started = time.perf_counter()
+
+                async def worker() -> None:
+                    for size in specs:
+                        await get(f"photo.jpg?thumb=w{size}")
+
+                await asyncio.gather(*(worker() for _ in range(4)))
+                rate = 40 / (time.perf_counter() - started)
+        finally:
+            gateway.terminate()
+            gateway.wait(timeout=30)
+
+    median = {name: statistics.median(samples) * 1000 for name, samples in times.items()}
+    print(f"Thumbnails, medians of {rounds} rounds (ms):")
+    for name, value in median.items():
+        print(f"  {name:<36} {value:8.1f}")
+    first = median["image: gateway, first"]
+    print(f"  image: gateway first / pyvips        {first / median['image: pyvips']:.2f}")
+    print(f"  image: gateway first / Pillow full   {first / median['image: Pillow full decode']:.2f}")
+    print(f"  image: first / cached hit            {first / median['image: gateway, cached']:.1f}x")
+    for label in VIDEO_TIMES:
+        ratio = median[f"video {label}: gateway"] / median[f"video {label}: ffmpeg"]
+        print(f"  video {label}: gateway / ffmpeg  {ratio:.2f}")
+    print(f"  24 MP JPEG thumbnails/s at concurrency 4: {rate:.1f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    asyncio.run(run(parser.parse_args().rounds))
+
+
+if __name__ == "__main__":
+    main()
