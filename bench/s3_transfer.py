@@ -9,7 +9,6 @@ streamed GET. Usage:
 
 from __future__ import annotations
 
-import os
 import sys
 import tempfile
 import time
@@ -23,7 +22,7 @@ from tests.seaweedfs import BUCKET, SeaweedFS
 from tests.server import free_port
 from tests.test_streaming import memory_kib
 
-from .transfer import CHUNK, cli, report, start, timed_download, timed_upload, wait_ready
+from .transfer import CHUNK, cli, make_source, report, start, timed_download, timed_upload, wait_ready
 
 
 async def direct_upload(client, key: str, path: Path) -> float:  # noqa: ANN001
@@ -55,11 +54,7 @@ async def direct_download(client, key: str, size: int) -> float:  # noqa: ANN001
 async def run(size: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
         folder = Path(tmp)
-        source = folder / "source.bin"
-        with source.open("wb") as file:
-            block = os.urandom(CHUNK)
-            for _ in range(size // CHUNK):
-                file.write(block)
+        source = make_source(folder, size)
         s3 = SeaweedFS(folder / "seaweedfs")
         s3.start()
         port = free_port()

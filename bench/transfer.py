@@ -77,14 +77,20 @@ async def timed_download(http: aiohttp.ClientSession, url: str, size: int) -> fl
     return time.perf_counter() - started
 
 
+def make_source(folder: Path, size: int) -> Path:
+    """The file every run sends: ``size`` bytes of one random MiB repeated."""
+    source = folder / "source.bin"
+    with source.open("wb") as file:
+        block = os.urandom(CHUNK)
+        for _ in range(size // CHUNK):
+            file.write(block)
+    return source
+
+
 async def run(size: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         folder = Path(tmp)
-        source = folder / "source.bin"
-        with source.open("wb") as file:
-            block = os.urandom(CHUNK)
-            for _ in range(size // CHUNK):
-                file.write(block)
+        source = make_source(folder, size)
         gateway_port, baseline_port = free_port(), free_port()
         (folder / "baseline").mkdir()
         gateway = start(
