@@ -164,9 +164,15 @@ class BaseBackend(ABC):
             await self.delete(key)
         return len(keys)
 
+    async def put_bytes(
+        self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE, if_absent: bool = False
+    ) -> ObjectInfo:
+        """Store a small object held in memory."""
+        return await self.put(key, _once(data), content_type=content_type, if_absent=if_absent)
+
     async def put_json(self, key: str, value: Any, *, if_absent: bool = False) -> ObjectInfo:
         data = json.dumps(value, separators=(",", ":")).encode()
-        return await self.put(key, _once(data), content_type="application/json", if_absent=if_absent)
+        return await self.put_bytes(key, data, content_type="application/json", if_absent=if_absent)
 
     async def get_json(self, key: str) -> Any:
         async with self.open(key) as blob:

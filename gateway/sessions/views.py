@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from backends import NotFound
+from backends import NotFound, ObjectChanged
 
 from ..http.bodies import read_json
 from ..http.downloads import send_object
@@ -112,6 +112,8 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
         raise invalid(f"No thumbnail for '{name}': {exc}") from None
     except TimeoutError:
         raise ApiError(503, "Thumbnail generation took too long; try again", headers={"Retry-After": "5"}) from None
+    except ObjectChanged:  # replaced while being read (S3)
+        raise ApiError(503, "The file is being replaced; try again", headers={"Retry-After": "1"}) from None
 
 
 async def delete_file(request: web.Request) -> web.Response:

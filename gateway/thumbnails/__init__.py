@@ -98,7 +98,8 @@ class Thumbnailer:
         if source.size > MAX_SOURCE_BYTES:
             raise MediaError(f"File too large for a thumbnail: the limit is {MAX_SOURCE_BYTES} bytes")
         started = time.perf_counter()
-        async with self._storage.open(source.key) as blob, _readable(blob) as file, self._slots:
+        # The slot first: no more sources are spooled than are decoded.
+        async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
             loop = asyncio.get_running_loop()
             if at is None:
                 work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
@@ -106,7 +107,7 @@ class Thumbnailer:
                 work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
             data = await loop.run_in_executor(self._executor, work)
         self._observe(time.perf_counter() - started)
-        await self._storage.put(key, _once(data), content_type="image/jpeg")
+        await self._storage.put_bytes(key, data, content_type="image/jpeg")
 
 
 @contextlib.asynccontextmanager
@@ -123,10 +124,6 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
             await asyncio.to_thread(spool.write, chunk)  # past 8 MiB, a disk write
         spool.seek(0)
         yield spool  # type: ignore[misc]
-
-
-async def _once(data: bytes) -> AsyncIterator[bytes]:
-    yield data
 
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
