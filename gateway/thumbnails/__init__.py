@@ -10,8 +10,8 @@ they decode and resize), at most ``concurrency`` at once. A request whose
 thumbnail takes longer than ``timeout`` is answered 503 (``TimeoutError``)
 at once; the generation itself goes on in the background, bounded by the
 pixel limit (and, for videos, by one group of pictures), and stores its
-result for the next request. Sources in memory or S3 are spooled to a
-temporary file first (PyAV and Pillow want to seek).
+result for the next request. Sources in memory or S3 are read in ranges,
+as the decoder asks for them, never downloaded whole.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import io
 import os
-import tempfile
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,13 +35,12 @@ from backends.base import Blob, ObjectInfo
 from .errors import MediaError
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
 from .images import image_thumbnail
+from .ranges import RangeReader
 from .spec import ThumbSpec
 from .videos import EXTENSIONS as VIDEO_EXTENSIONS
 from .videos import video_thumbnail
 
-#: Sources larger than this are not read for a thumbnail.
-MAX_SOURCE_BYTES = 512 * 1024 * 1024
-SPOOL_IN_MEMORY = 8 * 1024 * 1024
+BUFFER = 64 * 1024
 
 
 class Thumbnailer:
@@ -95,10 +94,7 @@ class Thumbnailer:
             task.exception()  # retrieved: nobody may be waiting any more
 
     async def _make(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None) -> None:
-        if source.size > MAX_SOURCE_BYTES:
-            raise MediaError(f"File too large for a thumbnail: the limit is {MAX_SOURCE_BYTES} bytes")
         started = time.perf_counter()
-        # The slot first: no more sources are spooled than are decoded.
         async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
             loop = asyncio.get_running_loop()
             if at is None:
@@ -112,18 +108,17 @@ class Thumbnailer:
 
 @contextlib.asynccontextmanager
 async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
-    """A seekable file of the blob's bytes: its own file on local disk,
-    else a copy spooled to memory, or to a temp file past 8 MiB."""
+    """A seekable file of the blob's bytes for a worker thread: its own file
+    on local disk, else ranged reads of the blob (see ``ranges.py``)."""
     if blob.file is not None:
         with os.fdopen(os.dup(blob.file.fileno()), "rb") as file:
             file.seek(0)
             yield file
         return
-    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
-        async for chunk in blob.stream():
-            await asyncio.to_thread(spool.write, chunk)  # past 8 MiB, a disk write
-        spool.seek(0)
-        yield spool  # type: ignore[misc]
+    with io.BufferedReader(RangeReader(blob, asyncio.get_running_loop()), BUFFER) as reader:
+        yield reader  # type: ignore[misc]
 
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
+
+__all__ = ["THUMBNAILS", "MediaError", "Thumbnailer"]
