@@ -88,3 +88,16 @@ def start_gateway(backend_url: str):
 @pytest.fixture
 def gateway(start_gateway) -> ThreadedGateway:  # noqa: F821
     return start_gateway()
+
+
+@pytest.fixture
+def mix(gateway: ThreadedGateway):  # noqa: F821, ANN201
+    """The official client on the parametrized gateway."""
+    from .mix_client import client
+
+    return client(gateway)
+
+
+@pytest.fixture
+def session_id(mix) -> str:  # noqa: ANN001
+    return mix.sessions.create(browser_mode="local-browser-service", title="tests").id

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from mix_python_sdk import Mix, errors
 
+from ..mix_client import client
 from ..server import ThreadedGateway
-from ..sessions.test_sdk import NO_RETRIES
 
 KEYS = ("first-key-0123456789", "second-key-0123456789")
 
@@ -22,7 +22,7 @@ def server(start_gateway: Callable[..., ThreadedGateway]) -> ThreadedGateway:
 
 def sdk(server: ThreadedGateway, key: str | None) -> Mix:
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return Mix(server_url=server.url, retry_config=NO_RETRIES, client=httpx.Client(headers=headers))
+    return client(server, client=httpx.Client(headers=headers))
 
 
 @pytest.mark.parametrize("key", KEYS)

@@ -4,46 +4,24 @@ invalidation, conditional requests and every error case."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from mix_python_sdk import Mix, errors
+from mix_python_sdk import Mix
 from PIL import Image
 
+from ..mix_client import client, error_of, upload
 from ..server import ThreadedGateway
-from ..sessions.test_sdk import NO_RETRIES
 from .media import SECOND_COLOURS, encode, gradient, jpeg_with_orientation, video
 from .test_videos import colour_of
-
-
-@pytest.fixture
-def mix(gateway: ThreadedGateway) -> Mix:
-    return Mix(server_url=gateway.url, retry_config=NO_RETRIES)
-
-
-@pytest.fixture
-def session_id(mix: Mix) -> str:
-    return mix.sessions.create(browser_mode="local-browser-service", title="thumbs").id
-
-
-def upload(mix: Mix, session_id: str, name: str, data: bytes) -> None:
-    mix.files.upload_session_file(id=session_id, file={"file_name": name, "content": data})
 
 
 def generated(server: ThreadedGateway) -> float:
     metrics = httpx.get(f"{server.url}/metrics").text
     line = next(line for line in metrics.splitlines() if line.startswith("gateway_thumbnail_seconds_count"))
     return float(line.split()[-1])
-
-
-def error_of(call: Callable[[], object]) -> tuple[int, str, str]:
-    with pytest.raises(errors.MixError) as caught:
-        call()
-    error = json.loads(caught.value.body)["error"]
-    return error["code"], error["type"], error["message"]
 
 
 def test_thumbnail_is_cached_and_revalidates(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
@@ -109,7 +87,7 @@ def test_thumbnail_errors(mix: Mix, session_id: str, name: str, data: bytes | No
 
 def test_pixel_limit(start_gateway: Callable[..., ThreadedGateway]) -> None:
     server = start_gateway(max_image_pixels=10_000)
-    mix = Mix(server_url=server.url, retry_config=NO_RETRIES)
+    mix = client(server)
     session_id = mix.sessions.create(browser_mode="local-browser-service", title="limit").id
     upload(mix, session_id, "huge.png", encode(Image.new("L", (200, 200)), "PNG"))
     code, kind, text = error_of(lambda: mix.files.get_session_file(id=session_id, filename="huge.png", thumb="100"))
