@@ -97,12 +97,14 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
     spec = parse_thumb(request.query["thumb"])
     at = parse_time(request.query.get("time"))
     thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
-    if thumbnails.kind(name) is None:
+    kind = thumbnails.kind(name)
+    if kind is None:
         raise invalid(f"No thumbnail for '{name}': thumbnails are made of images and videos")
     filename = f"{PurePosixPath(name).stem or name}.jpg"
     try:
         source = await sessions.stat_file(session_id, name)
-        key = await thumbnails.cached(source, sessions.thumbnail_prefix(session_id, name), spec, at)
+        prefix = sessions.thumbnail_prefix(session_id, name)
+        key = await thumbnails.cached(source, prefix, spec, at if kind == "video" else None)
         return await send_object(
             request, lambda: sessions.storage.open(key), filename=filename, content_type="image/jpeg"
         )

@@ -72,17 +72,16 @@ class Thumbnailer:
         suffix = PurePosixPath(name).suffix.lower()
         return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
-    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float) -> str:
-        """The key of the thumbnail of ``source`` (at ``at`` seconds for a
-        video), made and stored if missing."""
-        video = self.kind(source.key) == "video"
-        key = f"{cache_prefix}{source.etag}/{spec}{f'@{at:g}' if video else ''}.jpg"
+    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None) -> str:
+        """The key of the thumbnail of ``source`` (a video's frame at ``at``
+        seconds, an image's when ``at`` is None), made and stored if missing."""
+        key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}.jpg"
         with contextlib.suppress(NotFound):
             await self._storage.stat(key)
             return key
         task = self._making.get(key)
         if task is None:
-            task = asyncio.ensure_future(self._make(source, key, spec, at if video else None))
+            task = asyncio.ensure_future(self._make(source, key, spec, at))
             self._making[key] = task
             task.add_done_callback(lambda done: self._finished(key, done))
         await asyncio.wait_for(asyncio.shield(task), self._timeout)
