@@ -8,7 +8,7 @@ from aiohttp import web
 
 from backends import backend_from_url
 
-from . import sessions
+from . import folders, sessions
 from .health import health, readiness
 from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/metrics", metrics.view)
     app.router.add_get("/openapi.json", openapi)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
+    app.add_subapp("/v1", folders.create_app(settings, app[STORAGE], metrics))
     return app
 
 

@@ -40,6 +40,16 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.processing_seconds = Histogram(
+            "gateway_processing_seconds",
+            "Time to process an uploaded folder file, by final status",
+            ["status"],
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+            registry=self.registry,
+        )
+        self.processing_queued = Gauge(
+            "gateway_processing_queued", "Folder files queued or being processed here", registry=self.registry
+        )
         self.storage_errors = Counter(
             "gateway_storage_unavailable", "Requests failed because the storage was unavailable",
             registry=self.registry,

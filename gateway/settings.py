@@ -45,6 +45,12 @@ class Settings:
     #: Then, seconds in-flight requests get to finish before the exit; keep
     #: drain + grace below Kubernetes' terminationGracePeriodSeconds (30).
     shutdown_grace: float = 25.0
+    #: Files of the folder API processed at once by this process; 0 leaves
+    #: processing to other replicas.
+    processing_workers: int = 2
+    #: Seconds a processing job stays with a process that stopped renewing
+    #: it (a crash) before another process takes it over.
+    processing_lease_seconds: float = 30.0
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
@@ -70,6 +76,17 @@ def _seconds_up_to(high: float) -> Callable[[Any], float]:
             raise ValueError(f"expected a number of seconds, got {value!r}") from None
         if not 0 <= seconds <= high:
             raise ValueError(f"must be between 0 and {high:g} seconds")
+        return seconds
+
+    return parse
+
+
+def _positive_seconds_up_to(high: float) -> Callable[[Any], float]:
+    within = _seconds_up_to(high)
+
+    def parse(value: Any) -> float:
+        if (seconds := within(value)) == 0:
+            raise ValueError("must be more than 0 seconds")
         return seconds
 
     return parse
@@ -120,6 +137,8 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_image_pixels": _int_in(1, 2**40),
     "drain_seconds": _seconds_up_to(600),
     "shutdown_grace": _seconds_up_to(3600),
+    "processing_workers": _int_in(0, 64),
+    "processing_lease_seconds": _positive_seconds_up_to(3600),
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)}
 

@@ -28,6 +28,7 @@ class FilePart:
     """The ``file`` field of a multipart upload, not yet read."""
 
     filename: str
+    content_type: str | None
     part: BodyPartReader
 
     async def chunks(self, limit: int) -> AsyncIterator[bytes]:
@@ -63,7 +64,7 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
             if part.name == field:
                 if part.filename is None:
                     raise bad_request(f"The '{field}' field has no filename")
-                return FilePart(part.filename, part)
+                return FilePart(part.filename, part.headers.get("Content-Type"), part)
             while chunk := await part.read_chunk(CHUNK_SIZE):
                 skipped += len(chunk)
                 if skipped > MULTIPART_OVERHEAD:

@@ -13,13 +13,13 @@ from backends import NotFound, ObjectChanged
 from ..http.bodies import read_json
 from ..http.downloads import send_object
 from ..http.errors import ApiError, invalid, not_found
+from ..http.filenames import check_name, from_form
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
 from ..thumbnails import THUMBNAILS, MediaError
 from ..thumbnails.spec import parse_thumb, parse_time
 from .models import CreateSession, FileInfo
-from .names import check_name, from_form
 from .store import SESSIONS, content_type_of, parse_session_id
 
 

@@ -1,6 +1,6 @@
-"""Which file names a session accepts.
+"""Which file names an upload may have (both API families).
 
-Upstream takes the base name and rewrites whitespace to ``_``. We store the
+Upstreams take the base name and rewrites whitespace to ``_``. We store the
 name exactly as given when it is safe, and refuse it with 400 otherwise,
 rather than silently storing something else:
 
@@ -31,7 +31,7 @@ def from_form(raw: str) -> str:
 
 
 def check_name(name: str) -> str:
-    """Return ``name`` if a session can store it; raise 400 otherwise."""
+    """Return ``name`` if it can be stored; raise 400 otherwise."""
     if not name or name in (".", ".."):
         raise invalid("File name must not be empty, '.' or '..'")
     if "/" in name or "\\" in name:

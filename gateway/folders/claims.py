@@ -1,0 +1,80 @@
+"""Unique names (folder names, file names in a folder) claimed in storage.
+
+A lock in one process cannot stop another replica, so names are claimed
+with the backend's put-if-absent. Each name has a short history of
+generations under ``<prefix><sha256(name)>/<generation>``, each holding an
+id; the newest generation says who holds the name. Taking a name writes the
+next generation if absent, so of several racing writers exactly one gets
+it, on every backend and across processes.
+
+A holder that no longer exists (deleted, renamed, or a crash between the
+claim and a delete) is detected by ``is_live`` and its name taken over, so
+deletes never need to touch the claims.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+
+from backends import AlreadyExists, BaseBackend, NotFound
+
+_DIGITS = 12
+#: Generations kept per name; older ones are pruned. Readers only need the
+#: newest, the few before it keep a racing reader from finding nothing.
+_KEEP = 4
+
+
+class NameClaims:
+    def __init__(self, storage: BaseBackend, prefix: str, is_live: Callable[[str, str], Awaitable[bool]]) -> None:
+        self.storage = storage
+        self.prefix = prefix
+        self.is_live = is_live
+
+    def _dir(self, name: str) -> str:
+        return f"{self.prefix}{hashlib.sha256(name.encode()).hexdigest()}/"
+
+    async def _newest(self, name: str) -> tuple[int, str | None]:
+        """(generation, holder) of the newest claim; (0, None) if none."""
+        while True:
+            entries = await self.storage.list(self._dir(name), limit=1000)
+            if not entries:
+                return 0, None
+            try:
+                holder = (await self.storage.get_json(entries[-1].key))["holder"]
+            except NotFound:  # pruned by a newer writer: look again
+                continue
+            return int(entries[-1].key.rpartition("/")[2]), holder
+
+    async def holder(self, name: str) -> str | None:
+        """The live holder of ``name``, if any."""
+        _, holder = await self._newest(name)
+        return holder if holder is not None and await self.is_live(name, holder) else None
+
+    async def claim(self, name: str, holder: str) -> str | None:
+        """Take ``name`` for ``holder`` unless it is held: return None when
+        taken, the current holder otherwise."""
+        while True:
+            generation, current = await self._newest(name)
+            if current is not None and current != holder and await self.is_live(name, current):
+                return current
+            if await self._write(name, generation + 1, holder):
+                return None
+
+    async def take(self, name: str, holder: str) -> str | None:
+        """Take ``name`` for ``holder`` whoever holds it; return the previous
+        holder, which the caller deletes (None if there was none)."""
+        while True:
+            generation, current = await self._newest(name)
+            if await self._write(name, generation + 1, holder):
+                return current
+
+    async def _write(self, name: str, generation: int, holder: str) -> bool:
+        directory = self._dir(name)
+        try:
+            await self.storage.put_json(f"{directory}{generation:0{_DIGITS}d}", {"holder": holder}, if_absent=True)
+        except AlreadyExists:
+            return False
+        if generation > _KEEP:
+            await self.storage.delete(f"{directory}{generation - _KEEP:0{_DIGITS}d}")
+        return True

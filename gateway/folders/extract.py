@@ -1,0 +1,141 @@
+"""Text out of an uploaded file, piece by piece, and chunks of that text.
+
+Text types are decoded as UTF-8 as they stream (invalid bytes become U+FFFD
+rather than failing the file); HTML goes through the standard library's
+incremental parser, without scripts and styles; PDF goes through ``pypdf``
+in a worker thread, from the local file or from a temporary file on disk
+(a PDF cannot be parsed front to back), never from memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from html.parser import HTMLParser
+from typing import BinaryIO
+
+import pypdf
+import pypdf.errors
+
+from backends.base import Blob
+
+from .filetypes import Reader
+
+#: HTML elements whose end starts a new line of text.
+BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre", "table"}
+
+
+class ExtractionError(Exception):
+    """The file is not what its type says (corrupt PDF and the like)."""
+
+
+def extract(reader: Reader, blob: Blob) -> AsyncIterator[str]:
+    return {"text": _decoded, "html": _html, "pdf": _pdf}[reader](blob)
+
+
+async def _decoded(blob: Blob) -> AsyncIterator[str]:
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    async for chunk in blob.stream():
+        if text := decoder.decode(chunk):
+            yield text
+    if text := decoder.decode(b"", final=True):
+        yield text
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden += 1
+        elif tag == "br":
+            self.pieces.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in BLOCKS:
+            self.pieces.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.pieces.append(data)
+
+    def take(self) -> str:
+        text, self.pieces = "".join(self.pieces), []
+        return text
+
+
+async def _html(blob: Blob) -> AsyncIterator[str]:
+    parser = _HTMLText()
+    async for text in _decoded(blob):
+        parser.feed(text)
+        if piece := parser.take():
+            yield piece
+    parser.close()
+    if piece := parser.take():
+        yield piece
+
+
+async def _pdf(blob: Blob) -> AsyncIterator[str]:
+    if blob.file is not None:
+        # Our own descriptor: the blob's file position is not ours to move.
+        with open(os.dup(blob.file.fileno()), "rb") as file:
+            for page in await asyncio.to_thread(_pdf_pages, file):
+                yield page
+        return
+    with tempfile.TemporaryFile() as spool:
+        async for chunk in blob.stream():
+            await asyncio.to_thread(spool.write, chunk)
+        for page in await asyncio.to_thread(_pdf_pages, spool):
+            yield page
+
+
+def _pdf_pages(file: BinaryIO) -> list[str]:
+    file.seek(0)
+    try:
+        reader = pypdf.PdfReader(file)
+        if reader.is_encrypted:
+            raise ExtractionError("The PDF is encrypted")
+        return [(page.extract_text() or "") + "\n\n" for page in reader.pages]
+    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # pypdf reports damaged files with these as well as its own errors.
+        raise ExtractionError(f"The PDF cannot be read: {exc or type(exc).__name__}") from exc
+
+
+class Chunker:
+    """Words in windows of ``size`` overlapping by ``overlap``, fed piece by
+    piece; a word is a run of non-whitespace (roughly a token or two)."""
+
+    def __init__(self, size: int, overlap: int) -> None:
+        self.size, self.step, self.overlap = size, size - overlap, overlap
+        self.words: list[str] = []
+        self.tail = ""
+        self.count = 0
+
+    def feed(self, text: str) -> list[str]:
+        words = (self.tail + text).split()
+        self.tail = words.pop() if words and not text[-1:].isspace() else ""
+        self.words.extend(words)
+        chunks = []
+        while len(self.words) >= self.size:
+            chunks.append(" ".join(self.words[: self.size]))
+            del self.words[: self.step]
+        self.count += len(chunks)
+        return chunks
+
+    def close(self) -> list[str]:
+        """The last, shorter chunk, unless the previous one covered it."""
+        if self.tail:
+            self.words.append(self.tail)
+            self.tail = ""
+        if len(self.words) > (self.overlap if self.count else 0):
+            self.count += 1
+            return [" ".join(self.words)]
+        return []

@@ -1,0 +1,72 @@
+"""Ids ordered by (created_at, id), pageable in both directions.
+
+Object stores list keys in one direction only, so every item has two empty
+index objects: ``asc/<microseconds>_<id>`` and ``desc/<inverted>_<inverted
+id>``, where inversion makes the newest sort first. A page in either order,
+from either side of a cursor, is then one listing of ``limit`` keys, however
+many items there are. All keys under one prefix have the same length and
+depth, so every backend lists them in the same (byte) order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Literal
+
+from backends import BaseBackend
+
+Order = Literal["asc", "desc"]
+
+_DIGITS = 16  # microseconds since 1970 fit until the year 2286
+_TOP = 10**_DIGITS - 1
+_INVERT = str.maketrans("0123456789abcdef", "fedcba9876543210")
+_UNINVERT = str.maketrans("fedcba9876543210", "0123456789abcdef")
+
+
+def _micros(created: datetime) -> int:
+    return round((created - datetime(1970, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
+
+
+class TimeIndex:
+    def __init__(self, storage: BaseBackend, prefix: str) -> None:
+        self.storage = storage
+        self.prefix = prefix
+
+    def _key(self, order: Order, created: datetime, item_id: str) -> str:
+        micros = _micros(created)
+        if order == "asc":
+            return f"{self.prefix}asc/{micros:0{_DIGITS}d}_{item_id}"
+        return f"{self.prefix}desc/{_TOP - micros:0{_DIGITS}d}_{item_id.translate(_INVERT)}"
+
+    def _id(self, order: Order, key: str) -> str:
+        item_id = key.rpartition("_")[2]
+        return item_id if order == "asc" else item_id.translate(_UNINVERT)
+
+    async def add(self, created: datetime, item_id: str) -> None:
+        await asyncio.gather(*(self.storage.put_bytes(self._key(o, created, item_id), b"") for o in ("asc", "desc")))
+
+    async def remove(self, created: datetime, item_id: str) -> None:
+        await asyncio.gather(*(self.storage.delete(self._key(o, created, item_id)) for o in ("asc", "desc")))
+
+    async def page(
+        self,
+        order: Order,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[str]:
+        """Up to ``limit`` ids in ``order``: those following ``after``, or
+        else the ones right before ``before``, never reaching the other cursor."""
+        if after is None and before is not None:
+            reverse: Order = "desc" if order == "asc" else "asc"
+            return list(reversed(await self._list(reverse, limit, start=before, stop=None)))
+        return await self._list(order, limit, start=after, stop=before)
+
+    async def _list(
+        self, order: Order, limit: int, start: tuple[datetime, str] | None, stop: tuple[datetime, str] | None
+    ) -> list[str]:
+        start_after = self._key(order, *start) if start else ""
+        entries = await self.storage.list(f"{self.prefix}{order}/", start_after=start_after, limit=limit)
+        stop_key = self._key(order, *stop) if stop else None
+        return [self._id(order, e.key) for e in entries if stop_key is None or e.key < stop_key]

@@ -1,0 +1,319 @@
+"""Folders and their files in storage.
+
+- ``folders/<id>.json``: the folder; ``folder-names/``: unique folder names
+  (see ``claims.py``); ``folder-index/``: folders by creation time;
+- ``folder-files/<folder id>/``: everything of one folder's files, removed
+  with the folder: ``records/<id>.json`` (the FileMetadata), ``blobs/<id>``
+  (the bytes), ``content/<id>`` (the extracted text), ``names/`` and
+  ``index/``;
+- ``folder-jobs/<file id>.json``: files still to be processed (``processing.py``).
+
+Writes go record, index, then name claim, and deletes go the other way
+round with the record last: a crash leaves at worst a file that is listed
+and can be deleted again, never a name held by something invisible. While
+uploads of one name race, a listing may briefly show the losers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterable, AsyncIterator
+from datetime import datetime
+from pathlib import PurePosixPath
+from typing import Literal
+
+from aiohttp import web
+
+from backends import BaseBackend, NotFound
+
+from ..http.errors import ApiError, bad_request, not_found
+from .claims import NameClaims
+from .index import Order, TimeIndex
+from .models import CreateFolder, FileMetadata, Folder, UpdateFolder, new_id, now
+
+Duplicates = Literal["skip", "error", "suffix", "replace"]
+READ_CONCURRENCY = 16
+#: Copies ``name_(N).ext`` tried before an upload in suffix mode gives up.
+MAX_SUFFIX = 10_000
+JOBS = "folder-jobs/"
+
+
+def conflict(message: str) -> ApiError:
+    return ApiError(409, message)
+
+
+def suffixed(name: str, n: int) -> str:
+    """``name`` for n == 0, else ``stem_(n).ext``."""
+    if n == 0:
+        return name
+    path = PurePosixPath(name)
+    return f"{name[: len(name) - len(path.suffix)]}_({n}){path.suffix}"
+
+
+class FolderStore:
+    def __init__(self, storage: BaseBackend, job_lease: float = 0) -> None:
+        """``job_lease``: seconds a new file's processing is left to this
+        process before any replica may take it (0: at once)."""
+        self.storage = storage
+        self.job_lease = job_lease
+        self.folder_names = NameClaims(storage, "folder-names/", self._folder_holds)
+        self.folder_index = TimeIndex(storage, "folder-index/")
+
+    # Folders
+
+    def _folder_key(self, folder_id: str) -> str:
+        return f"folders/{folder_id}.json"
+
+    async def _folder_holds(self, name: str, folder_id: str) -> bool:
+        try:
+            return (await self.get_folder(folder_id)).name == name
+        except ApiError:
+            return False
+
+    async def get_folder(self, folder_id: str) -> Folder:
+        try:
+            return Folder.model_validate(await self.storage.get_json(self._folder_key(folder_id)))
+        except NotFound:
+            raise not_found(f"Folder '{folder_id}' not found") from None
+
+    async def create_folder(self, request: CreateFolder) -> Folder:
+        created = now()
+        folder = Folder(
+            id=new_id("source"),
+            name=request.name,
+            description=request.description,
+            instructions=request.instructions,
+            metadata=request.metadata,
+            embedding_config=request.config(),
+            created_at=created,
+            updated_at=created,
+        )
+        await self.storage.put_json(self._folder_key(folder.id), folder.wire())
+        await self.folder_index.add(created, folder.id)
+        if await self.folder_names.claim(folder.name, folder.id) is not None:
+            await self._remove_folder(folder)
+            raise conflict(f"A folder named '{folder.name}' already exists")
+        return folder
+
+    async def update_folder(self, folder_id: str, request: UpdateFolder) -> Folder:
+        folder = await self.get_folder(folder_id)
+        changes = {name: getattr(request, name) for name in request.model_fields_set}
+        renamed = request.name is not None and request.name != folder.name
+        if renamed and await self.folder_names.claim(request.name, folder.id) is not None:
+            raise conflict(f"A folder named '{request.name}' already exists")
+        folder = folder.model_copy(update=changes | {"updated_at": now()})
+        await self.storage.put_json(self._folder_key(folder.id), folder.wire())
+        return folder
+
+    async def delete_folder(self, folder_id: str) -> None:
+        folder = await self.get_folder(folder_id)
+        await self.storage.delete_prefix(f"folder-files/{folder_id}/")
+        await self._remove_folder(folder)
+
+    async def _remove_folder(self, folder: Folder) -> None:
+        await self.folder_index.remove(folder.created_at, folder.id)
+        await self.storage.delete(self._folder_key(folder.id))
+
+    async def list_folders(
+        self, order: Order, limit: int, after: str | None, before: str | None, name: str | None
+    ) -> list[Folder]:
+        start, stop = await self._cursor(after, self.get_folder), await self._cursor(before, self.get_folder)
+        if name is None:
+            ids = await self.folder_index.page(order, limit, start, stop)
+            return [f for f in await self._read_all(ids, self.get_folder) if f is not None]
+        # A name is held by one folder at most: a page of one or none.
+        holder = await self.folder_names.holder(name)
+        if holder is None:
+            return []
+        folder = await self.get_folder(holder)
+        point, sign = (folder.created_at, folder.id), 1 if order == "asc" else -1
+        if start is not None and sign * _compare(point, start) <= 0:
+            return []
+        return [folder] if stop is None or sign * _compare(point, stop) < 0 else []
+
+    @staticmethod
+    async def _cursor(item_id: str | None, get) -> tuple[datetime, str] | None:
+        if item_id is None:
+            return None
+        try:
+            item = await get(item_id)
+        except ApiError:
+            raise bad_request(f"Cursor '{item_id}' is not an item of this listing") from None
+        return item.created_at, item.id
+
+    @staticmethod
+    async def _read_all(ids: list[str], get) -> list:
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def read(item_id: str):
+            async with limit:
+                try:
+                    return await get(item_id)
+                except ApiError:  # deleted after the listing
+                    return None
+
+        return await asyncio.gather(*(read(item_id) for item_id in ids))
+
+    # Files
+
+    def _files(self, folder_id: str) -> str:
+        return f"folder-files/{folder_id}/"
+
+    def record_key(self, folder_id: str, file_id: str) -> str:
+        return f"{self._files(folder_id)}records/{file_id}.json"
+
+    def blob_key(self, folder_id: str, file_id: str) -> str:
+        return f"{self._files(folder_id)}blobs/{file_id}"
+
+    def content_key(self, folder_id: str, file_id: str) -> str:
+        return f"{self._files(folder_id)}content/{file_id}"
+
+    def job_key(self, file_id: str) -> str:
+        return f"{JOBS}{file_id}.json"
+
+    def _index(self, folder_id: str) -> TimeIndex:
+        return TimeIndex(self.storage, f"{self._files(folder_id)}index/")
+
+    def _names(self, folder_id: str) -> NameClaims:
+        async def holds(name: str, file_id: str) -> bool:
+            try:
+                return (await self.get_file(folder_id, file_id)).file_name == name
+            except ApiError:
+                return False
+
+        return NameClaims(self.storage, f"{self._files(folder_id)}names/", holds)
+
+    async def get_file(self, folder_id: str, file_id: str, include_content: bool = False) -> FileMetadata:
+        try:
+            meta = FileMetadata.model_validate(await self.storage.get_json(self.record_key(folder_id, file_id)))
+        except NotFound:
+            raise not_found(f"File '{file_id}' not found in folder '{folder_id}'") from None
+        if include_content:
+            meta.content = await self.content(meta)
+        return meta
+
+    async def content(self, meta: FileMetadata) -> str | None:
+        try:
+            async with self.storage.open(self.content_key(meta.source_id, meta.id)) as blob:
+                return b"".join([chunk async for chunk in blob.stream()]).decode()
+        except NotFound:  # not extracted yet
+            return None
+
+    async def list_files(
+        self, folder_id: str, order: Order, limit: int, after: str | None, before: str | None, include_content: bool
+    ) -> list[FileMetadata]:
+        def get(file_id: str, include_content: bool = False):
+            return self.get_file(folder_id, file_id, include_content)
+
+        start, stop = await self._cursor(after, get), await self._cursor(before, get)
+        ids = await self._index(folder_id).page(order, limit, start, stop)
+        files = await self._read_all(ids, lambda file_id: get(file_id, include_content))
+        return [f for f in files if f is not None]
+
+    async def add_file(
+        self, folder: Folder, name: str, file_type: str, chunks: AsyncIterable[bytes], mode: Duplicates
+    ) -> tuple[FileMetadata, bool]:
+        """Store an upload under ``name`` as ``mode`` says; return the file
+        and whether it was skipped as a duplicate."""
+        names = self._names(folder.id)
+        if mode in ("error", "skip") and (holder := await names.holder(name)) is not None:
+            return await self._duplicate(folder, name, holder, mode), True
+        created = now()
+        file_id = new_id("file")
+        info = await self.storage.put(self.blob_key(folder.id, file_id), chunks, content_type=file_type)
+        meta = FileMetadata(
+            id=file_id,
+            source_id=folder.id,
+            file_name=name,
+            original_file_name=name,
+            file_type=file_type,
+            file_size=info.size,
+            file_creation_date=created.isoformat(),
+            file_last_modified_date=created.isoformat(),
+            created_at=created,
+            updated_at=created,
+        )
+        await self.storage.put_json(self.record_key(folder.id, file_id), meta.wire())
+        await self._index(folder.id).add(created, file_id)
+        # Before the claim: a file that holds a name always gets processed.
+        job = {"folder_id": folder.id, "lease_until": time.time() + self.job_lease}
+        await self.storage.put_json(self.job_key(file_id), job)
+        try:
+            meta, skipped = await self._claim(folder, meta, names, mode)
+        except BaseException:
+            await asyncio.shield(self._remove_file(meta))
+            raise
+        return meta, skipped
+
+    async def _claim(
+        self, folder: Folder, meta: FileMetadata, names: NameClaims, mode: Duplicates
+    ) -> tuple[FileMetadata, bool]:
+        if mode == "replace":
+            previous = await names.take(meta.file_name, meta.id)
+            if previous is not None:
+                with contextlib.suppress(ApiError):  # already gone
+                    await self.delete_file(folder.id, previous)
+            return meta, False
+        for n in range(MAX_SUFFIX if mode == "suffix" else 1):
+            if meta.file_name != (candidate := suffixed(meta.original_file_name, n)):
+                meta = meta.model_copy(update={"file_name": candidate})
+                await self.storage.put_json(self.record_key(folder.id, meta.id), meta.wire())
+            holder = await names.claim(candidate, meta.id)
+            if holder is None:
+                return meta, False
+            if mode != "suffix":
+                await self._remove_file(meta)
+                return await self._duplicate(folder, candidate, holder, mode), True
+        raise conflict(f"File '{meta.original_file_name}' has too many copies in folder '{folder.name}'")
+
+    async def _duplicate(self, folder: Folder, name: str, holder: str, mode: Duplicates) -> FileMetadata:
+        if mode == "error":
+            raise bad_request(f"INVALID_ARGUMENT: File '{name}' already exists in folder '{folder.name}'")
+        return await self.get_file(folder.id, holder)
+
+    async def delete_file(self, folder_id: str, file_id: str) -> None:
+        await self._remove_file(await self.get_file(folder_id, file_id))
+
+    async def _remove_file(self, meta: FileMetadata) -> None:
+        """The record goes last, so that an interrupted delete can be redone."""
+        folder_id = meta.source_id
+        await self.storage.delete(self.job_key(meta.id))
+        await self.storage.delete(self.blob_key(folder_id, meta.id))
+        await self.storage.delete(self.content_key(folder_id, meta.id))
+        await self._index(folder_id).remove(meta.created_at, meta.id)
+        await self.storage.delete(self.record_key(folder_id, meta.id))
+
+    # Processing
+
+    async def save_progress(self, meta: FileMetadata) -> bool:
+        """Write a processed file's record unless the file was deleted
+        meanwhile (then undo the write); return whether it still exists."""
+        meta.updated_at = now()
+        await self.storage.put_json(self.record_key(meta.source_id, meta.id), meta.wire())
+        try:
+            await self.storage.stat(self.blob_key(meta.source_id, meta.id))
+        except NotFound:
+            await self.storage.delete(self.content_key(meta.source_id, meta.id))
+            await self.storage.delete(self.record_key(meta.source_id, meta.id))
+            return False
+        return True
+
+    def open_blob(self, meta: FileMetadata):
+        return self.storage.open(self.blob_key(meta.source_id, meta.id))
+
+    async def put_content(self, meta: FileMetadata, text: AsyncIterable[str]) -> None:
+        await self.storage.put(self.content_key(meta.source_id, meta.id), _utf8(text), content_type="text/plain")
+
+
+async def _utf8(text: AsyncIterable[str]) -> AsyncIterator[bytes]:
+    async for piece in text:
+        yield piece.encode()
+
+
+def _compare(a: tuple[datetime, str], b: tuple[datetime, str]) -> int:
+    return (a > b) - (a < b)
+
+
+FOLDERS = web.AppKey("folders", FolderStore)

@@ -1,0 +1,120 @@
+"""Handlers of the folder files API. Lists are bare JSON arrays, as the
+client's auto-pagination expects; query values it cannot have meant are a
+422, as upstream's validation answers them."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ..http.bodies import read_json
+from ..http.errors import ApiError, bad_request
+from ..http.filenames import check_name, from_form
+from ..http.uploads import file_part
+from ..metrics import METRICS
+from ..state import SETTINGS
+from .filetypes import file_type
+from .index import Order
+from .models import CreateFolder, UpdateFolder, parse_id
+from .processing import PROCESSOR
+from .store import FOLDERS, Duplicates
+
+#: Largest page; a bigger ``limit`` gets this many and pagination goes on.
+MAX_PAGE = 1000
+
+
+def _choice(request: web.Request, name: str, choices: tuple[str, ...], default: str) -> str:
+    value = request.query.get(name, default)
+    if value not in choices:
+        raise ApiError(422, f"Query parameter {name} must be one of: {', '.join(choices)}")
+    return value
+
+
+def _flag(request: web.Request, name: str) -> bool:
+    return _choice(request, name, ("true", "false", "1", "0"), "false") in ("true", "1")
+
+
+def _page(request: web.Request, prefix: str, default_limit: int, default_order: Order) -> dict:
+    raw = request.query.get("limit", str(default_limit))
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError(422, "Query parameter limit must be a positive integer")
+    _choice(request, "order_by", ("created_at",), "created_at")
+    cursors = {c: parse_id(request.query[c], prefix) if c in request.query else None for c in ("after", "before")}
+    order = _choice(request, "order", ("asc", "desc"), default_order)
+    return {"order": order, "limit": min(int(raw), MAX_PAGE), **cursors}
+
+
+def _folder_id(request: web.Request) -> str:
+    return parse_id(request.match_info["folder_id"], "source")
+
+
+async def create_folder(request: web.Request) -> web.Response:
+    folder = await request.config_dict[FOLDERS].create_folder(await read_json(request, CreateFolder))
+    return web.json_response(folder.wire())
+
+
+async def list_folders(request: web.Request) -> web.Response:
+    page = _page(request, "source", 50, "asc")
+    folders = await request.config_dict[FOLDERS].list_folders(**page, name=request.query.get("name"))
+    return web.json_response([folder.wire() for folder in folders])
+
+
+async def get_folder(request: web.Request) -> web.Response:
+    return web.json_response((await request.config_dict[FOLDERS].get_folder(_folder_id(request))).wire())
+
+
+async def update_folder(request: web.Request) -> web.Response:
+    changes = await read_json(request, UpdateFolder)
+    folder = await request.config_dict[FOLDERS].update_folder(_folder_id(request), changes)
+    return web.json_response(folder.wire())
+
+
+async def delete_folder(request: web.Request) -> web.Response:
+    await request.config_dict[FOLDERS].delete_folder(_folder_id(request))
+    # 200 with JSON null: letta-client cannot read a 204 that declares JSON.
+    return web.json_response(None)
+
+
+async def list_agents(request: web.Request) -> web.Response:
+    """This gateway keeps no agents, so no agent uses a folder."""
+    await request.config_dict[FOLDERS].get_folder(_folder_id(request))
+    return web.json_response([])
+
+
+async def upload_file(request: web.Request) -> web.Response:
+    store = request.config_dict[FOLDERS]
+    folder = await store.get_folder(_folder_id(request))
+    mode: Duplicates = _choice(request, "duplicate_handling", ("skip", "error", "suffix", "replace"), "suffix")
+    limit = request.config_dict[SETTINGS].max_upload_bytes
+    part = await file_part(request, limit)
+    name = check_name(request.query.get("name") or from_form(part.filename))
+    if name.startswith("."):
+        raise bad_request(f"File name '{name}' must not start with '.'")
+    mime = file_type(name, part.content_type)
+    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
+        meta, skipped = await store.add_file(folder, name, mime, part.chunks(limit), mode)
+    if skipped:
+        return web.json_response(meta.wire(), headers={"X-Upload-Result": "skipped"})
+    request.config_dict[PROCESSOR].submit(meta.id)
+    return web.json_response(meta.wire())
+
+
+async def list_files(request: web.Request) -> web.Response:
+    store = request.config_dict[FOLDERS]
+    folder = await store.get_folder(_folder_id(request))
+    page = _page(request, "file", 1000, "desc")
+    files = await store.list_files(folder.id, **page, include_content=_flag(request, "include_content"))
+    return web.json_response([meta.wire() for meta in files])
+
+
+async def get_file(request: web.Request) -> web.Response:
+    folder_id, file_id = _folder_id(request), parse_id(request.match_info["file_id"], "file")
+    include_content = _flag(request, "include_content")
+    meta = await request.config_dict[FOLDERS].get_file(folder_id, file_id, include_content)
+    return web.json_response(meta.wire())
+
+
+async def delete_file(request: web.Request) -> web.Response:
+    store = request.config_dict[FOLDERS]
+    folder = await store.get_folder(_folder_id(request))
+    await store.delete_file(folder.id, parse_id(request.match_info["file_id"], "file"))
+    return web.Response(status=204)
