@@ -28,9 +28,11 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from .errors import ObjectChanged
 from .keys import check_key
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+JSON_READ_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -175,8 +177,15 @@ class BaseBackend(ABC):
         return await self.put_bytes(key, data, content_type="application/json", if_absent=if_absent)
 
     async def get_json(self, key: str) -> Any:
-        async with self.open(key) as blob:
-            return json.loads(b"".join([chunk async for chunk in blob.stream()]))
+        """A small record, read again if it is replaced while being read."""
+        for attempt in range(JSON_READ_ATTEMPTS):
+            try:
+                async with self.open(key) as blob:
+                    return json.loads(b"".join([chunk async for chunk in blob.stream()]))
+            except ObjectChanged:
+                if attempt == JSON_READ_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

@@ -13,15 +13,31 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from . import __version__
+from .folders.models import CreateFolder, FileMetadata, Folder, UpdateFolder
+from .folders.views import MAX_PAGE
 from .sessions.models import CreateSession, FileInfo, Session
 
 REF = "#/components/schemas/{model}"
+UNAVAILABLE = "Storage unavailable; retry after Retry-After seconds"
 SESSION_ERRORS = {
     "400": "Bad input (validation_error or bad_request)",
     "401": "Missing or invalid API key",
     "404": "Unknown session or file",
-    "503": "Storage unavailable; retry after Retry-After seconds",
+    "503": UNAVAILABLE,
 }
+#: Every folder operation may answer 401 (with API keys configured) and 503;
+#: ``_folder_operation`` adds the other codes an operation can answer.
+FOLDER_ERRORS = {
+    "400": "Bad input: request body, pagination cursor, multipart body, file name or duplicate",
+    "401": "Missing or invalid API key",
+    "404": "Unknown folder or file",
+    "409": "Name conflict; retrying cannot help (x-should-retry: false)",
+    "413": "Too large",
+    "415": "Unsupported file type",
+    "422": "Malformed id or query value",
+    "503": UNAVAILABLE,
+}
+NO_RETRY = {"x-should-retry": {"description": "Tells letta-client not to retry", "schema": {"const": "false"}}}
 
 
 def _schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -38,8 +54,56 @@ def _operation(summary: str, responses: dict[str, Any], **extra: Any) -> dict[st
     return {"summary": summary, "responses": {**responses, **errors}, **extra}
 
 
+def _folder_operation(summary: str, responses: dict[str, Any], codes: tuple[str, ...], **extra: Any) -> dict[str, Any]:
+    errors = {
+        code: {"description": FOLDER_ERRORS[code], "content": _json("FolderError")}
+        | ({"headers": NO_RETRY} if code == "409" else {})
+        for code in sorted({"401", "503", *codes})
+    }
+    return {"summary": summary, "responses": {**responses, **errors}, **extra}
+
+
+def _query(name: str, schema: dict[str, Any], description: str | None = None) -> dict[str, Any]:
+    return {"name": name, "in": "query", "schema": schema} | ({"description": description} if description else {})
+
+
+def _id(name: str, prefix: str, where: str = "path") -> dict[str, Any]:
+    schema = {"type": "string", "pattern": f"^{prefix}-[0-9a-fA-F-]{{36}}$", "examples": [f"{prefix}-<uuid4>"]}
+    return {"name": name, "in": where, "schema": schema} | ({"required": True} if where == "path" else {})
+
+
+def _page(prefix: str, limit: int, order: str) -> list[dict[str, Any]]:
+    """The pagination parameters of a list (``views._page``)."""
+    return [
+        _id("after", prefix, "query") | {"description": "Start after this item"},
+        _id("before", prefix, "query") | {"description": "Stop before this item"},
+        _query(
+            "limit",
+            {"type": "integer", "minimum": 1, "default": limit},
+            f"Page size; more than {MAX_PAGE} gets {MAX_PAGE}",
+        ),
+        _query("order", {"enum": ["asc", "desc"], "default": order}, "By creation time"),
+        _query("order_by", {"enum": ["created_at"], "default": "created_at"}),
+    ]
+
+
 SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 FILENAME = {"name": "filename", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}
+FOLDER_ID = _id("folder_id", "source")
+FILE_ID = _id("file_id", "file")
+INCLUDE_CONTENT = _query("include_content", {"type": "boolean", "default": False}, "Include the extracted text")
+UPLOAD = {
+    "required": True,
+    "content": {
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary"}},
+            }
+        }
+    },
+}
 OPEN = {"security": []}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 STATUS = {"application/json": {"schema": {"type": "object"}}}
@@ -47,7 +111,7 @@ STATUS = {"application/json": {"schema": {"type": "object"}}}
 
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (CreateSession, Session, FileInfo):
+    for model in (CreateSession, Session, FileInfo, CreateFolder, UpdateFolder, Folder, FileMetadata):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -68,6 +132,7 @@ def document() -> dict[str, Any]:
             }
         },
     }
+    schemas["FolderError"] = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
     file_download = {
         "200": {"description": "The file (Range, ETag and conditional requests supported)"},
         "206": {"description": "The requested byte range"},
@@ -150,18 +215,7 @@ def document() -> dict[str, Any]:
                         "201": {"description": "Stored", "content": _json("FileInfo")},
                         "413": {"description": "Too large", "content": _json("Error")},
                     },
-                    requestBody={
-                        "required": True,
-                        "content": {
-                            "multipart/form-data": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["file"],
-                                    "properties": {"file": {"type": "string", "format": "binary"}},
-                                }
-                            }
-                        },
-                    },
+                    requestBody=UPLOAD,
                 ),
             },
             "/api/sessions/{id}/files/{filename}": {
@@ -170,6 +224,111 @@ def document() -> dict[str, Any]:
                 "head": _operation("A file's headers", file_download),
                 "delete": _operation("Delete a file", {"204": {"description": "Deleted"}}),
             },
+            **_folder_paths(),
+        },
+    }
+
+
+def _folder_paths() -> dict[str, Any]:
+    """The folder files API (Letta), mounted at ``/v1``; its errors are ``FolderError``."""
+    folder = {"description": "The folder", "content": _json("Folder")}
+    folders = {
+        "get": _folder_operation(
+            "List folders",
+            {"200": {"description": "Folders", "content": _json("Folder", array=True)}},
+            ("400", "422"),
+            parameters=[
+                *_page("source", 50, "asc"),
+                _query("name", {"type": "string"}, "Only the folder of this name"),
+            ],
+        ),
+        "post": _folder_operation(
+            "Create a folder",
+            {"200": folder},
+            ("400", "409"),
+            requestBody={"required": True, "content": _json("CreateFolder")},
+        ),
+    }
+    return {
+        "/v1/folders": folders,
+        "/v1/folders/": folders,
+        "/v1/folders/{folder_id}": {
+            "parameters": [FOLDER_ID],
+            "get": _folder_operation("Get a folder", {"200": folder}, ("404", "422")),
+            "patch": _folder_operation(
+                "Update a folder",
+                {"200": folder},
+                ("400", "404", "409", "422"),
+                requestBody={"required": True, "content": _json("UpdateFolder")},
+            ),
+            "delete": _folder_operation(
+                "Delete a folder and its files",
+                {"200": {"description": "Deleted", "content": {"application/json": {"schema": {"type": "null"}}}}},
+                ("404", "422"),
+            ),
+        },
+        "/v1/folders/{folder_id}/agents": {
+            "parameters": [FOLDER_ID],
+            "get": _folder_operation(
+                "Ids of the agents using a folder (none: the gateway keeps no agents)",
+                {
+                    "200": {
+                        "description": "Agent ids",
+                        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "string"}}}},
+                    }
+                },
+                ("404", "422"),
+            ),
+        },
+        "/v1/folders/{folder_id}/upload": {
+            "parameters": [FOLDER_ID],
+            "post": _folder_operation(
+                "Upload a file (streamed) and queue it for processing",
+                {
+                    "200": {
+                        "description": "Stored, or the existing file when duplicate_handling=skip kept it",
+                        "content": _json("FileMetadata"),
+                        "headers": {
+                            "X-Upload-Result": {
+                                "description": "Present when the upload was skipped as a duplicate",
+                                "schema": {"const": "skipped"},
+                            }
+                        },
+                    }
+                },
+                ("400", "404", "409", "413", "415", "422"),
+                parameters=[
+                    _query(
+                        "duplicate_handling",
+                        {"enum": ["skip", "error", "suffix", "replace"], "default": "suffix"},
+                        "When the folder holds a file of that name: keep it, 400, store as name_(N).ext, or replace it",
+                    ),
+                    _query("name", {"type": "string", "maxLength": 255}, "File name instead of the part's filename"),
+                ],
+                requestBody=UPLOAD,
+            ),
+        },
+        "/v1/folders/{folder_id}/files": {
+            "parameters": [FOLDER_ID],
+            "get": _folder_operation(
+                "List a folder's files",
+                {"200": {"description": "Files", "content": _json("FileMetadata", array=True)}},
+                ("400", "404", "422"),
+                parameters=[*_page("file", MAX_PAGE, "desc"), INCLUDE_CONTENT],
+            ),
+        },
+        "/v1/folders/{folder_id}/files/{file_id}": {
+            "parameters": [FOLDER_ID, FILE_ID],
+            "get": _folder_operation(
+                "Get a file's metadata",
+                {"200": {"description": "The file", "content": _json("FileMetadata")}},
+                ("404", "422"),
+                parameters=[INCLUDE_CONTENT],
+            ),
+        },
+        "/v1/folders/{folder_id}/{file_id}": {
+            "parameters": [FOLDER_ID, FILE_ID],
+            "delete": _folder_operation("Delete a file", {"204": {"description": "Deleted"}}, ("404", "422")),
         },
     }
 

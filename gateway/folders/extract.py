@@ -25,7 +25,12 @@ from backends.base import Blob
 from .filetypes import Reader
 
 #: HTML elements whose end starts a new line of text.
-BLOCKS = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "pre", "table"}
+BLOCKS = {
+    "title", "p", "div", "li", "dt", "dd", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+    "header", "footer", "nav", "aside", "main", "blockquote", "pre", "table", "ul", "ol", "figcaption",
+}  # fmt: skip
+#: Elements whose end separates words.
+CELLS = {"td", "th", "label", "option"}
 
 
 class ExtractionError(Exception):
@@ -62,6 +67,8 @@ class _HTMLText(HTMLParser):
             self.hidden = max(0, self.hidden - 1)
         elif tag in BLOCKS:
             self.pieces.append("\n")
+        elif tag in CELLS:
+            self.pieces.append(" ")
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
