@@ -11,6 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from gateway.settings import load_settings
+
 DEPLOY = Path(__file__).parent.parent / "deploy"
 KUBERNETES = kubernetes_validate.latest_version()
 KUBECTL = shutil.which("kubectl")
@@ -58,6 +60,7 @@ def test_overlay_is_valid_and_hardened(overlay: str) -> None:
     assert "emptyDir" in volumes[mounts["/tmp"]]
     # The grace Kubernetes gives must cover the gateway's drain and grace.
     settings = rendered["ConfigMap"]["data"]
+    load_settings([], settings)  # every value is one the gateway accepts
     budget = float(settings["GATEWAY_DRAIN_SECONDS"]) + float(settings["GATEWAY_SHUTDOWN_GRACE"])
     assert budget < pod["terminationGracePeriodSeconds"]
     secret_refs = [e["valueFrom"]["secretKeyRef"]["name"] for e in container.get("env", []) if "valueFrom" in e]

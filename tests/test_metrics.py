@@ -92,3 +92,25 @@ def test_metrics_need_a_key_when_keys_are_set(start_gateway: Callable[..., Threa
         httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {key}"}).text,
         re.M,
     )
+
+
+def test_processing_durations_and_queue(gateway: ThreadedGateway) -> None:
+    folder_id = httpx.post(f"{gateway.url}/v1/folders/", json={"name": "m"}).json()["id"]
+    upload = f"{gateway.url}/v1/folders/{folder_id}/upload"
+    done = httpx.post(upload, files={"file": ("a.txt", b"words")}).json()["id"]
+    failed = httpx.post(upload, files={"file": ("b.pdf", b"not a pdf")}).json()["id"]
+    deadline = time.monotonic() + 30
+    # Observed as each job ends, just after its last status is stored.
+    while value(found := samples(gateway), "gateway_processing_seconds_count", status="error") < 1 or (
+        value(found, "gateway_processing_seconds_count", status="completed") < 1
+        or value(found, "gateway_processing_queued") > 0
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert value(found, "gateway_processing_seconds_count", status="completed") == 1
+    assert value(found, "gateway_processing_seconds_count", status="error") == 1
+    for file_id, status in ((done, "completed"), (failed, "error")):
+        meta = httpx.get(f"{gateway.url}/v1/folders/{folder_id}/files/{file_id}").json()
+        assert meta["processing_status"] == status
+    route = "/v1/folders/{folder_id}/upload"
+    assert value(found, "gateway_requests_total", route=route, method="POST", status="200") == 2

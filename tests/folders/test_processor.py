@@ -1,0 +1,49 @@
+"""The processing pipeline with a pluggable embedder, on every backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from backends import BaseBackend
+from gateway.folders.models import CreateFolder, EmbeddingConfig
+from gateway.folders.processing import Processor
+from gateway.folders.store import FolderStore
+
+
+class RecordingEmbedder:
+    def __init__(self) -> None:
+        self.batches: list[list[str]] = []
+
+    async def embed(self, chunks: list[str], config: EmbeddingConfig) -> int:
+        assert config.embedding_model == "m"
+        self.batches.append(chunks)
+        return len(chunks)
+
+
+async def once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_chunks_reach_the_embedder_in_batches(backend: BaseBackend) -> None:
+    store = FolderStore(backend)
+    config = {"embedding_endpoint_type": "openai", "embedding_model": "m", "embedding_dim": 8, "batch_size": 4}
+    folder = await store.create_folder(
+        CreateFolder(name="f", embedding_config=EmbeddingConfig(**config), embedding_chunk_size=20)
+    )
+    text = " ".join(f"w{i}" for i in range(200))
+    meta, _ = await store.add_file(folder, "a.txt", "text/plain", once(text.encode()), "error")
+    embedder = RecordingEmbedder()
+    processor = Processor(store, workers=1, lease_seconds=30, embedder=embedder)
+    await processor.run(meta.id)
+
+    done = await store.get_file(folder.id, meta.id, include_content=True)
+    assert (done.processing_status, done.content) == ("completed", text)
+    # 20-word windows moving by 16 (0-19, ..., 176-195), then 192-199: in batches of 4.
+    assert (done.total_chunks, done.chunks_embedded) == (13, 13)
+    assert [len(batch) for batch in embedder.batches] == [4, 4, 4, 1]
+    assert embedder.batches[0][1].split()[:4] == ["w16", "w17", "w18", "w19"]
+    assert embedder.batches[-1][-1].split() == [f"w{i}" for i in range(192, 200)]
+    # Done: its job is gone, so a second run does nothing.
+    assert [e.key async for e in backend.iter_all("folder-jobs/")] == []
+    await processor.run(meta.id)
+    assert len(embedder.batches) == 4
