@@ -28,11 +28,9 @@ from collections.abc import AsyncIterable, AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from .errors import ObjectChanged
 from .keys import check_key
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-JSON_READ_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -176,16 +174,13 @@ class BaseBackend(ABC):
         data = json.dumps(value, separators=(",", ":")).encode()
         return await self.put_bytes(key, data, content_type="application/json", if_absent=if_absent)
 
+    async def get_bytes(self, key: str) -> bytes:
+        """A small object, whole: one version of it, whatever writers do."""
+        async with self.open(key) as blob:
+            return b"".join([chunk async for chunk in blob.stream()])
+
     async def get_json(self, key: str) -> Any:
-        """A small record, read again if it is replaced while being read."""
-        for attempt in range(JSON_READ_ATTEMPTS):
-            try:
-                async with self.open(key) as blob:
-                    return json.loads(b"".join([chunk async for chunk in blob.stream()]))
-            except ObjectChanged:
-                if attempt == JSON_READ_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        return json.loads(await self.get_bytes(key))
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

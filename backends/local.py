@@ -303,7 +303,10 @@ class LocalBackend(BaseBackend):
                     return True
                 continue
             if key.startswith(prefix) and key > start_after:
-                st = child.stat(follow_symlinks=False)
+                try:
+                    st = child.stat(follow_symlinks=False)
+                except FileNotFoundError:  # deleted since the folder was read
+                    continue
                 if _is_file(st):
                     out.append(_entry(key, st))
                     if len(out) >= limit:

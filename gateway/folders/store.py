@@ -34,7 +34,8 @@ from .index import Order, TimeIndex
 from .models import CreateFolder, FileMetadata, Folder, UpdateFolder, new_id, now
 
 Duplicates = Literal["skip", "error", "suffix", "replace"]
-READ_CONCURRENCY = 16
+#: Records read at once for a page: a default page of 50 in one round.
+READ_CONCURRENCY = 50
 #: Copies ``name_(N).ext`` tried before an upload in suffix mode gives up.
 MAX_SUFFIX = 10_000
 JOBS = "folder-jobs/"
@@ -196,8 +197,7 @@ class FolderStore:
 
     async def content(self, meta: FileMetadata) -> str | None:
         try:
-            async with self.storage.open(self.content_key(meta.source_id, meta.id)) as blob:
-                return b"".join([chunk async for chunk in blob.stream()]).decode()
+            return (await self.storage.get_bytes(self.content_key(meta.source_id, meta.id))).decode()
         except NotFound:  # not extracted yet
             return None
 

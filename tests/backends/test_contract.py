@@ -150,6 +150,8 @@ async def test_missing_keys(backend: BaseBackend) -> None:
     with pytest.raises(NotFound):
         async with backend.open("nope"):
             pass
+    with pytest.raises(NotFound):
+        await backend.get_bytes("nope")
     assert await backend.delete("nope") is False
 
 
@@ -223,6 +225,8 @@ async def test_json_records(backend: BaseBackend) -> None:
     await backend.put_json("records/x.json", {"a": [1, "é"]})
     assert await backend.get_json("records/x.json") == {"a": [1, "é"]}
     assert (await backend.stat("records/x.json")).content_type == "application/json"
+    await backend.put_bytes("records/big", b"\x00\xff" * 300_000)
+    assert await backend.get_bytes("records/big") == b"\x00\xff" * 300_000
 
 
 @pytest.mark.parametrize(
@@ -253,3 +257,5 @@ async def test_unsafe_keys_are_rejected_everywhere(backend: BaseBackend, key: st
         backend.open(key)
     with pytest.raises(InvalidKey):
         await backend.delete(key)
+    with pytest.raises(InvalidKey):
+        await backend.get_bytes(key)
