@@ -40,6 +40,9 @@ class Metrics:
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=self.registry,
         )
+        self.thumbnails_queued = Gauge(
+            "gateway_thumbnails_queued", "Thumbnails waiting for a worker or being made", registry=self.registry
+        )
         self.processing_seconds = Histogram(
             "gateway_processing_seconds",
             "Time to process an uploaded folder file, by final status",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
+from PIL import Image
 from prometheus_client.parser import text_string_to_metric_families
 
 from .server import ThreadedGateway
@@ -114,3 +116,17 @@ def test_processing_durations_and_queue(gateway: ThreadedGateway) -> None:
         assert meta["processing_status"] == status
     route = "/v1/folders/{folder_id}/upload"
     assert value(found, "gateway_requests_total", route=route, method="POST", status="200") == 2
+
+
+def test_thumbnail_durations_and_queue(gateway: ThreadedGateway) -> None:
+    session_id = httpx.post(f"{gateway.url}/api/sessions", json={"title": "m"}).json()["id"]
+    files = f"{gateway.url}/api/sessions/{session_id}/files"
+    image = io.BytesIO()
+    Image.new("RGB", (640, 480), "red").save(image, "PNG")
+    httpx.post(f"{files}/upload", files={"file": ("a.png", image.getvalue())})
+    for _ in range(2):  # made once, then served from the cache
+        response = httpx.get(f"{files}/a.png", params={"thumb": "100"})
+        assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    found = samples(gateway)
+    assert value(found, "gateway_thumbnail_seconds_count") == 1
+    assert value(found, "gateway_thumbnails_queued") == 0

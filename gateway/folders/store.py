@@ -126,9 +126,12 @@ class FolderStore:
             return [f for f in await self._read_all(ids, self.get_folder) if f is not None]
         # A name is held by one folder at most: a page of one or none.
         holder = await self.folder_names.holder(name)
-        if holder is None:
+        try:
+            folder = await self.get_folder(holder) if holder else None
+        except ApiError:  # deleted since
+            folder = None
+        if folder is None:
             return []
-        folder = await self.get_folder(holder)
         point, sign = (folder.created_at, folder.id), 1 if order == "asc" else -1
         if start is not None and sign * _compare(point, start) <= 0:
             return []

@@ -24,6 +24,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     app[THUMBNAILS] = Thumbnailer(
         storage, max_pixels=settings.max_image_pixels, observe=metrics.thumbnail_seconds.observe
     )
+    metrics.thumbnails_queued.set_function(lambda: app[THUMBNAILS].in_progress)
     app.on_cleanup.append(_close_thumbnailer)
     setup_routes(app)
     return app

@@ -66,6 +66,11 @@ class Thumbnailer:
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
 
+    @property
+    def in_progress(self) -> int:
+        """Thumbnails waiting for a worker or being made."""
+        return len(self._making)
+
     @staticmethod
     def kind(name: str) -> str | None:
         """``image`` or ``video`` by the name's extension, else None."""
