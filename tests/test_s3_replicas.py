@@ -59,3 +59,27 @@ def test_concurrent_uploads_of_one_name_end_consistent(replicas: tuple[GatewayPr
     assert hashlib.sha256(final[a.url]).digest() in {hashlib.sha256(body).digest() for body in bodies}
     listed = httpx.get(f"{b.url}/api/sessions/{session_id}/files").json()
     assert [(f["name"], f["size"]) for f in listed] == [("same.bin", 9 * 1024 * 1024)]
+
+
+@pytest.mark.parametrize("mode", ["suffix", "replace"])
+def test_folder_uploads_of_one_name_through_both(replicas: tuple[GatewayProcess, GatewayProcess], mode: str) -> None:
+    """Name claims hold across processes: 20 uploads at once, half through each."""
+    a, b = replicas
+    folder_id = httpx.post(f"{a.url}/v1/folders/", json={"name": "race"}).json()["id"]
+
+    def upload(index: int) -> dict:
+        server = (a, b)[index % 2]
+        url = f"{server.url}/v1/folders/{folder_id}/upload?duplicate_handling={mode}"
+        response = httpx.post(url, files={"file": ("same.txt", f"copy {index}".encode())}, timeout=60)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        made = list(pool.map(upload, range(20)))
+    listed = httpx.get(f"{b.url}/v1/folders/{folder_id}/files").json()
+    if mode == "suffix":
+        expected = {"same.txt"} | {f"same_({n}).txt" for n in range(1, 20)}
+        assert sorted(f["file_name"] for f in listed) == sorted(expected)
+    else:
+        assert [f["file_name"] for f in listed] == ["same.txt"]
+        assert listed[0]["id"] in {m["id"] for m in made}
