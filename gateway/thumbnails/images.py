@@ -54,10 +54,12 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def resize(image: Image.Image, spec: ThumbSpec) -> Image.Image:
-    """``image`` in RGB at the spec's size; ``reducing_gap`` shrinks by whole
-    factors first, which is fast, then resamples the rest with Lanczos."""
-    return _to_rgb(image).resize(spec.target(*image.size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+def resize(image: Image.Image, spec: ThumbSpec, original: tuple[int, int] | None = None) -> Image.Image:
+    """``image`` in RGB at the spec's size for the ``original`` size (the
+    image's own unless it was already scaled down); ``reducing_gap`` shrinks
+    by whole factors first, which is fast, then resamples with Lanczos."""
+    size = spec.target(*(original or image.size))
+    return _to_rgb(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def encode_jpeg(image: Image.Image) -> bytes:
