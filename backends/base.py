@@ -89,7 +89,6 @@ class BaseBackend(ABC):
         content_type: str,
         metadata: Mapping[str, str],
         if_absent: bool,
-        durable: bool,
     ) -> ObjectInfo: ...
 
     @abstractmethod
@@ -112,18 +111,15 @@ class BaseBackend(ABC):
         content_type: str = DEFAULT_CONTENT_TYPE,
         metadata: Mapping[str, str] | None = None,
         if_absent: bool = False,
-        durable: bool = True,
     ) -> ObjectInfo:
         """Store the bytes of ``chunks`` under ``key``.
 
         An exception raised by ``chunks`` (e.g. a size limit) aborts the put
         and propagates; nothing is stored. With ``if_absent`` an existing
-        object is left alone and ``AlreadyExists`` raised. ``durable=False``
-        is for data that can be made again (caches): a backend may then skip
-        what only protects against a power cut (the local disk's fsyncs).
+        object is left alone and ``AlreadyExists`` raised.
         """
         check_key(key)
-        return await self._put(key, chunks, content_type, dict(metadata or {}), if_absent, durable)
+        return await self._put(key, chunks, content_type, dict(metadata or {}), if_absent)
 
     async def stat(self, key: str) -> ObjectInfo:
         """Return the object's info, or raise ``NotFound``."""
@@ -169,16 +165,10 @@ class BaseBackend(ABC):
         return len(keys)
 
     async def put_bytes(
-        self,
-        key: str,
-        data: bytes,
-        *,
-        content_type: str = DEFAULT_CONTENT_TYPE,
-        if_absent: bool = False,
-        durable: bool = True,
+        self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE, if_absent: bool = False
     ) -> ObjectInfo:
         """Store a small object held in memory."""
-        return await self.put(key, _once(data), content_type=content_type, if_absent=if_absent, durable=durable)
+        return await self.put(key, _once(data), content_type=content_type, if_absent=if_absent)
 
     async def put_json(self, key: str, value: Any, *, if_absent: bool = False) -> ObjectInfo:
         data = json.dumps(value, separators=(",", ":")).encode()

@@ -108,13 +108,12 @@ class LocalBackend(BaseBackend):
         content_type: str,
         metadata: Mapping[str, str],
         if_absent: bool,
-        durable: bool,
     ) -> ObjectInfo:
         tmp = self._tmp / uuid.uuid4().hex
         try:
             async with aiofiles.open(tmp, "wb") as file:
-                await _write(file, chunks, durable)
-            info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent, durable)
+                await _write_durably(file, chunks)
+            info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(tmp.unlink)
@@ -123,7 +122,7 @@ class LocalBackend(BaseBackend):
         return info
 
     def _commit(
-        self, key: str, tmp: Path, content_type: str, metadata: Mapping[str, str], if_absent: bool, durable: bool
+        self, key: str, tmp: Path, content_type: str, metadata: Mapping[str, str], if_absent: bool
     ) -> tuple[ObjectInfo, Path | None]:
         """Move the upload into place; return it and the replaced version's
         extra link (see ``_unlink_later``), if there was one."""
@@ -138,8 +137,8 @@ class LocalBackend(BaseBackend):
         sidecar_tmp = tmp.with_suffix(".meta")
         sidecar_tmp.write_text(json.dumps(sidecar))
         try:
-            self._place(tmp, path, link=if_absent, key=key, durable=durable)
-            self._place(sidecar_tmp, self._path(self._meta, key), link=False, key=key, durable=durable)
+            self._place(tmp, path, link=if_absent, key=key)
+            self._place(sidecar_tmp, self._path(self._meta, key), link=False, key=key)
         finally:
             sidecar_tmp.unlink(missing_ok=True)
         info = ObjectInfo(
@@ -178,7 +177,7 @@ class LocalBackend(BaseBackend):
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    def _place(self, source: Path, target: Path, *, link: bool, key: str, durable: bool) -> None:
+    def _place(self, source: Path, target: Path, *, link: bool, key: str) -> None:
         # A concurrent delete may prune the parent folder between mkdir and
         # rename; try again a few times.
         clash = InvalidKey(f"{key!r} clashes with another key on local disk")
@@ -203,8 +202,6 @@ class LocalBackend(BaseBackend):
                 raise clash from None
         else:
             raise FileNotFoundError(target.parent)
-        if not durable:
-            return
         with contextlib.suppress(OSError):
             fd = os.open(target.parent, os.O_RDONLY)
             try:
@@ -330,9 +327,8 @@ class LocalBackend(BaseBackend):
         return False
 
 
-async def _write(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes], durable: bool) -> None:
-    """Write ``chunks`` and, if ``durable``, fsync, flushing to disk while
-    the upload runs.
+async def _write_durably(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes]) -> None:
+    """Write ``chunks`` and fsync, flushing to disk while the upload runs.
 
     Small network chunks are batched into fewer thread hops. An fdatasync is
     started in the background every ``SYNC_EVERY`` bytes (one at a time,
@@ -351,7 +347,7 @@ async def _write(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes], durabl
             await file.write(b"".join(pending))
             unsynced += pending_size
             pending, pending_size = [], 0
-            if durable and unsynced >= SYNC_EVERY and (background_sync is None or background_sync.done()):
+            if unsynced >= SYNC_EVERY and (background_sync is None or background_sync.done()):
                 if background_sync is not None:
                     background_sync.result()  # raise what an earlier sync hit
                 await file.flush()
@@ -363,8 +359,7 @@ async def _write(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes], durabl
         # Never close the file under a running sync, even when the upload failed.
         if background_sync is not None:
             await asyncio.shield(background_sync)
-    if durable:
-        await loop.run_in_executor(None, os.fsync, file.fileno())
+    await loop.run_in_executor(None, os.fsync, file.fileno())
 
 
 class _StaleSidecar(Exception):

@@ -42,7 +42,6 @@ class MemoryBackend(BaseBackend):
         content_type: str,
         metadata: Mapping[str, str],
         if_absent: bool,
-        durable: bool,
     ) -> ObjectInfo:
         if if_absent and key in self._objects:
             raise AlreadyExists(key)

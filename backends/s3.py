@@ -185,7 +185,6 @@ class S3Backend(BaseBackend):
         content_type: str,
         metadata: Mapping[str, str],
         if_absent: bool,
-        durable: bool,
     ) -> ObjectInfo:
         target: dict[str, Any] = {"Bucket": self.bucket, "Key": self.full_key(key)}
         condition = {"IfNoneMatch": "*"} if if_absent else {}

@@ -107,8 +107,7 @@ class Thumbnailer:
                 work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
             data = await loop.run_in_executor(self._executor, work)
         self._observe(time.perf_counter() - started)
-        # A cache: after a power cut it is made again, so no fsync is waited for.
-        await self._storage.put_bytes(key, data, content_type="image/jpeg", durable=False)
+        await self._storage.put_bytes(key, data, content_type="image/jpeg")
 
 
 @contextlib.asynccontextmanager

@@ -99,14 +99,3 @@ async def test_replaced_and_deleted_versions_are_freed(local: LocalBackend) -> N
     await local.close()  # waits for the unlinks done after the responses
     assert list((local.root / "tmp").iterdir()) == []
     assert [p.name for p in (local.root / "objects").iterdir()] == ["a"]
-
-
-async def test_only_durable_puts_wait_for_fsync(local: LocalBackend, monkeypatch: pytest.MonkeyPatch) -> None:
-    synced: list[int] = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
-    await local.put_bytes("cache/thumb.jpg", b"x" * 1000, durable=False)
-    assert synced == []
-    assert await local.get_bytes("cache/thumb.jpg") == b"x" * 1000
-    await local.put_bytes("records/r.json", b"{}")
-    assert len(synced) >= 2  # the file, and the folder its name was placed in
