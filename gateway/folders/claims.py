@@ -14,15 +14,23 @@ deletes never need to touch the claims.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from backends import AlreadyExists, BaseBackend, NotFound
+from backends import AlreadyExists, BaseBackend, NotFound, StorageUnavailable
 
 _DIGITS = 12
 #: Generations kept per name; older ones are pruned. Readers only need the
 #: newest, the few before it keep a racing reader from finding nothing.
 _KEEP = 4
+#: Rounds a claim may lose to other writers (or to a lagging listing) before
+#: the storage is deemed not to be settling.
+_ATTEMPTS = 50
+
+
+def _unsettled(name: str) -> StorageUnavailable:
+    return StorageUnavailable(f"the claims on {name!r} do not settle")
 
 
 class NameClaims:
@@ -36,7 +44,7 @@ class NameClaims:
 
     async def _newest(self, name: str) -> tuple[int, str | None]:
         """(generation, holder) of the newest claim; (0, None) if none."""
-        while True:
+        for _ in range(_ATTEMPTS):
             entries = await self.storage.list(self._dir(name), limit=1000)
             if not entries:
                 return 0, None
@@ -45,6 +53,7 @@ class NameClaims:
             except NotFound:  # pruned by a newer writer: look again
                 continue
             return int(entries[-1].key.rpartition("/")[2]), holder
+        raise _unsettled(name)
 
     async def holder(self, name: str) -> str | None:
         """The live holder of ``name``, if any."""
@@ -54,20 +63,22 @@ class NameClaims:
     async def claim(self, name: str, holder: str) -> str | None:
         """Take ``name`` for ``holder`` unless it is held: return None when
         taken, the current holder otherwise."""
-        while True:
+        for _ in range(_ATTEMPTS):
             generation, current = await self._newest(name)
             if current is not None and current != holder and await self.is_live(name, current):
                 return current
             if await self._write(name, generation + 1, holder):
                 return None
+        raise _unsettled(name)
 
     async def take(self, name: str, holder: str) -> str | None:
         """Take ``name`` for ``holder`` whoever holds it; return the previous
         holder, which the caller deletes (None if there was none)."""
-        while True:
+        for _ in range(_ATTEMPTS):
             generation, current = await self._newest(name)
             if await self._write(name, generation + 1, holder):
                 return current
+        raise _unsettled(name)
 
     async def _write(self, name: str, generation: int, holder: str) -> bool:
         directory = self._dir(name)
@@ -76,5 +87,8 @@ class NameClaims:
         except AlreadyExists:
             return False
         if generation > _KEEP:
-            await self.storage.delete(f"{directory}{generation - _KEEP:0{_DIGITS}d}")
+            # The claim is ours already; an old generation left behind costs
+            # only a longer listing.
+            with contextlib.suppress(StorageUnavailable):
+                await self.storage.delete(f"{directory}{generation - _KEEP:0{_DIGITS}d}")
         return True

@@ -4,7 +4,9 @@ Text types are decoded as UTF-8 as they stream (invalid bytes become U+FFFD
 rather than failing the file); HTML goes through the standard library's
 incremental parser, without scripts and styles; PDF goes through ``pypdf``
 in a worker thread, from the local file or from a temporary file on disk
-(a PDF cannot be parsed front to back), never from memory.
+(a PDF cannot be parsed front to back), never from memory; its pages' text
+comes at once when the thread is done (text a few times smaller than the
+PDF).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -99,6 +99,12 @@ class CreateFolder(FolderFields):
     name: str = Field(min_length=1, max_length=1000)
     embedding: str | None = Field(None, pattern=r"^[^/]+/.+$")
     embedding_chunk_size: int | None = Field(None, ge=16, le=100_000)
+
+    @model_validator(mode="after")
+    def _known_provider(self) -> CreateFolder:
+        if self.embedding is not None and self.embedding.partition("/")[0] not in get_args(EndpointType):
+            raise ValueError(f"embedding: unknown provider in handle {self.embedding!r}")
+        return self
 
     def config(self) -> EmbeddingConfig:
         if self.embedding_config is not None:

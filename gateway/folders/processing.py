@@ -89,6 +89,8 @@ class Processor:
                 await self.scan()
             except StorageUnavailable as exc:
                 log.warning("cannot list processing jobs: %s", exc)
+            except Exception:  # one bad job object must not stop the pickup for good
+                log.exception("scanning the processing jobs failed")
             await asyncio.sleep(self.lease_seconds / 2)
 
     async def scan(self) -> None:
@@ -141,7 +143,10 @@ class Processor:
         async def renew() -> None:
             while True:
                 job.update(owner=self.owner, lease_until=time.time() + self.lease_seconds)
-                await self.store.storage.put_json(key, job)
+                try:
+                    await self.store.storage.put_json(key, job)
+                except StorageUnavailable as exc:  # try again at the next renewal
+                    log.warning("cannot renew the lease of %s: %s", key, exc)
                 await asyncio.sleep(self.lease_seconds / 3)
 
         renewing = asyncio.create_task(renew())
@@ -149,7 +154,7 @@ class Processor:
             yield
         finally:
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StorageUnavailable):
+            with contextlib.suppress(asyncio.CancelledError):
                 await renewing
 
     async def _process(self, folder: Folder, meta: FileMetadata) -> FileMetadata:
@@ -157,7 +162,7 @@ class Processor:
             return await self._stages(folder, meta)
         except ExtractionError as exc:
             meta.error_message = str(exc)
-        except (StorageUnavailable, asyncio.CancelledError):
+        except StorageUnavailable:
             raise
         except Exception:
             log.exception("processing of %s failed", meta.id)

@@ -92,21 +92,26 @@ class FolderStore:
             updated_at=created,
         )
         await self.storage.put_json(self._folder_key(folder.id), folder.wire())
-        await self.folder_index.add(created, folder.id)
-        if await self.folder_names.claim(folder.name, folder.id) is not None:
-            await self._remove_folder(folder)
-            raise conflict(f"A folder named '{folder.name}' already exists")
+        try:
+            await self.folder_index.add(created, folder.id)
+            if await self.folder_names.claim(folder.name, folder.id) is not None:
+                raise conflict(f"A folder named '{folder.name}' already exists")
+        except BaseException:
+            await asyncio.shield(self._remove_folder(folder))
+            raise
         return folder
 
     async def update_folder(self, folder_id: str, request: UpdateFolder) -> Folder:
+        """A new name is written before it is claimed, as on create, so that
+        the claim's holder is seen to hold it; a lost claim puts the old back."""
         folder = await self.get_folder(folder_id)
         changes = {name: getattr(request, name) for name in request.model_fields_set}
-        renamed = request.name is not None and request.name != folder.name
-        if renamed and await self.folder_names.claim(request.name, folder.id) is not None:
-            raise conflict(f"A folder named '{request.name}' already exists")
-        folder = folder.model_copy(update=changes | {"updated_at": now()})
-        await self.storage.put_json(self._folder_key(folder.id), folder.wire())
-        return folder
+        updated = folder.model_copy(update=changes | {"updated_at": now()})
+        await self.storage.put_json(self._folder_key(folder.id), updated.wire())
+        if updated.name != folder.name and await self.folder_names.claim(updated.name, folder.id) is not None:
+            await self.storage.put_json(self._folder_key(folder.id), folder.wire())
+            raise conflict(f"A folder named '{updated.name}' already exists")
+        return updated
 
     async def delete_folder(self, folder_id: str) -> None:
         folder = await self.get_folder(folder_id)
@@ -221,8 +226,12 @@ class FolderStore:
         """Store an upload under ``name`` as ``mode`` says; return the file
         and whether it was skipped as a duplicate."""
         names = self._names(folder.id)
+        # Answer a plain duplicate before the body is read; the claim below
+        # still decides races.
         if mode in ("error", "skip") and (holder := await names.holder(name)) is not None:
-            return await self._duplicate(folder, name, holder, mode), True
+            existing = await self._duplicate(folder, name, holder, mode)
+            if existing is not None:
+                return existing, True
         created = now()
         file_id = new_id("file")
         info = await self.storage.put(self.blob_key(folder.id, file_id), chunks, content_type=file_type)
@@ -238,17 +247,16 @@ class FolderStore:
             created_at=created,
             updated_at=created,
         )
-        await self.storage.put_json(self.record_key(folder.id, file_id), meta.wire())
-        await self._index(folder.id).add(created, file_id)
-        # Before the claim: a file that holds a name always gets processed.
-        job = {"folder_id": folder.id, "lease_until": time.time() + self.job_lease}
-        await self.storage.put_json(self.job_key(file_id), job)
         try:
-            meta, skipped = await self._claim(folder, meta, names, mode)
+            await self.storage.put_json(self.record_key(folder.id, file_id), meta.wire())
+            await self._index(folder.id).add(created, file_id)
+            # Before the claim: a file that holds a name always gets processed.
+            job = {"folder_id": folder.id, "lease_until": time.time() + self.job_lease}
+            await self.storage.put_json(self.job_key(file_id), job)
+            return await self._claim(folder, meta, names, mode)
         except BaseException:
             await asyncio.shield(self._remove_file(meta))
             raise
-        return meta, skipped
 
     async def _claim(
         self, folder: Folder, meta: FileMetadata, names: NameClaims, mode: Duplicates
@@ -259,22 +267,31 @@ class FolderStore:
                 with contextlib.suppress(ApiError):  # already gone
                     await self.delete_file(folder.id, previous)
             return meta, False
-        for n in range(MAX_SUFFIX if mode == "suffix" else 1):
-            if meta.file_name != (candidate := suffixed(meta.original_file_name, n)):
+        for n in range(MAX_SUFFIX):
+            if meta.file_name != (candidate := suffixed(meta.original_file_name, n if mode == "suffix" else 0)):
                 meta = meta.model_copy(update={"file_name": candidate})
                 await self.storage.put_json(self.record_key(folder.id, meta.id), meta.wire())
             holder = await names.claim(candidate, meta.id)
             if holder is None:
                 return meta, False
-            if mode != "suffix":
+            if mode == "suffix":
+                continue
+            existing = await self._duplicate(folder, candidate, holder, mode)
+            if existing is not None:
                 await self._remove_file(meta)
-                return await self._duplicate(folder, candidate, holder, mode), True
+                return existing, True
+            # The holder was deleted meanwhile: claim again.
         raise conflict(f"File '{meta.original_file_name}' has too many copies in folder '{folder.name}'")
 
-    async def _duplicate(self, folder: Folder, name: str, holder: str, mode: Duplicates) -> FileMetadata:
+    async def _duplicate(self, folder: Folder, name: str, holder: str, mode: Duplicates) -> FileMetadata | None:
+        """What ``mode`` makes of a name held by ``holder``: a 400, or the
+        file to answer with (None if it has just been deleted)."""
         if mode == "error":
             raise bad_request(f"INVALID_ARGUMENT: File '{name}' already exists in folder '{folder.name}'")
-        return await self.get_file(folder.id, holder)
+        try:
+            return await self.get_file(folder.id, holder)
+        except ApiError:
+            return None
 
     async def delete_file(self, folder_id: str, file_id: str) -> None:
         await self._remove_file(await self.get_file(folder_id, file_id))
@@ -312,7 +329,7 @@ class FolderStore:
 
 async def _utf8(text: AsyncIterable[str]) -> AsyncIterator[bytes]:
     async for piece in text:
-        yield piece.encode()
+        yield piece.encode(errors="replace")  # pypdf can give lone surrogates
 
 
 def _compare(a: tuple[datetime, str], b: tuple[datetime, str]) -> int:

@@ -35,7 +35,9 @@ def _flag(request: web.Request, name: str) -> bool:
 
 def _page(request: web.Request, prefix: str, default_limit: int, default_order: Order) -> dict:
     raw = request.query.get("limit", str(default_limit))
-    if not raw.isdigit() or int(raw) < 1:
+    # isdigit() alone would let "²" through to int(); more digits than a
+    # page could ever need are refused too.
+    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 9) or int(raw) < 1:
         raise ApiError(422, "Query parameter limit must be a positive integer")
     _choice(request, "order_by", ("created_at",), "created_at")
     cursors = {c: parse_id(request.query[c], prefix) if c in request.query else None for c in ("after", "before")}
