@@ -56,10 +56,14 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 
 def resize(image: Image.Image, spec: ThumbSpec, original: tuple[int, int] | None = None) -> Image.Image:
     """``image`` in RGB at the spec's size for the ``original`` size (the
-    image's own unless it was already scaled down); ``reducing_gap`` shrinks
-    by whole factors first, which is fast, then resamples with Lanczos."""
+    image's own unless it was already scaled down).
+
+    ``reducing_gap`` first box-averages by the whole factor that leaves at
+    least 1.5x for Lanczos: on a 750 px JPEG draft going to
+    200 px, Lanczos on all of it took 4 ms of the 70, on a 375 px one 1.8.
+    """
     size = spec.target(*(original or image.size))
-    return _to_rgb(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return _to_rgb(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=1.5)
 
 
 def encode_jpeg(image: Image.Image) -> bytes:
