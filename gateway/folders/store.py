@@ -4,8 +4,9 @@
   (see ``claims.py``); ``folder-index/``: folders by creation time;
 - ``folder-files/<folder id>/``: everything of one folder's files, removed
   with the folder: ``records/<id>.json`` (the FileMetadata), ``blobs/<id>``
-  (the bytes), ``content/<id>`` (the extracted text), ``names/`` and
-  ``index/``;
+  (the bytes), ``content/<id>`` (the extracted text), ``names/`` (claims
+  on file names), ``originals/<sha256(name)>/<id>`` (which files were
+  uploaded under a name) and ``index/``;
 - ``folder-jobs/<file id>.json``: files still to be processed (``processing.py``).
 
 Writes go record, index, then name claim, and deletes go the other way
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import time
 from collections.abc import AsyncIterable, AsyncIterator
 from datetime import datetime
@@ -226,12 +228,13 @@ class FolderStore:
         """Store an upload under ``name`` as ``mode`` says; return the file
         and whether it was skipped as a duplicate."""
         names = self._names(folder.id)
-        # Answer a plain duplicate before the body is read; the claim below
-        # still decides races.
-        if mode in ("error", "skip") and (holder := await names.holder(name)) is not None:
-            existing = await self._duplicate(folder, name, holder, mode)
-            if existing is not None:
-                return existing, True
+        # Upstream's duplicate: a file uploaded under the same name, even if
+        # it was stored as name_(N).ext. Answered before the body is read;
+        # the claim below still decides races.
+        if mode in ("error", "skip") and (existing := await self._same_original(folder.id, name)) is not None:
+            if mode == "error":
+                raise _exists(folder, name)
+            return existing, True
         created = now()
         file_id = new_id("file")
         info = await self.storage.put(self.blob_key(folder.id, file_id), chunks, content_type=file_type)
@@ -250,6 +253,7 @@ class FolderStore:
         try:
             await self.storage.put_json(self.record_key(folder.id, file_id), meta.wire())
             await self._index(folder.id).add(created, file_id)
+            await self.storage.put_bytes(self._original_key(folder.id, name, file_id), b"")
             # Before the claim: a file that holds a name always gets processed.
             job = {"folder_id": folder.id, "lease_until": time.time() + self.job_lease}
             await self.storage.put_json(self.job_key(file_id), job)
@@ -287,11 +291,25 @@ class FolderStore:
         """What ``mode`` makes of a name held by ``holder``: a 400, or the
         file to answer with (None if it has just been deleted)."""
         if mode == "error":
-            raise bad_request(f"INVALID_ARGUMENT: File '{name}' already exists in folder '{folder.name}'")
+            raise _exists(folder, name)
         try:
             return await self.get_file(folder.id, holder)
         except ApiError:
             return None
+
+    def _original_key(self, folder_id: str, original: str, file_id: str = "") -> str:
+        digest = hashlib.sha256(original.encode()).hexdigest()
+        return f"{self._files(folder_id)}originals/{digest}/{file_id}"
+
+    async def _same_original(self, folder_id: str, original: str) -> FileMetadata | None:
+        """A file of the folder uploaded as ``original``, preferably the one
+        that bears that name."""
+        holder = await self._names(folder_id).holder(original)
+        others = await self.storage.list(self._original_key(folder_id, original), limit=100)
+        for file_id in ([holder] if holder else []) + [entry.key.rpartition("/")[2] for entry in others]:
+            with contextlib.suppress(ApiError):  # deleted meanwhile
+                return await self.get_file(folder_id, file_id)
+        return None
 
     async def delete_file(self, folder_id: str, file_id: str) -> None:
         await self._remove_file(await self.get_file(folder_id, file_id))
@@ -303,6 +321,7 @@ class FolderStore:
         await self.storage.delete(self.blob_key(folder_id, meta.id))
         await self.storage.delete(self.content_key(folder_id, meta.id))
         await self._index(folder_id).remove(meta.created_at, meta.id)
+        await self.storage.delete(self._original_key(folder_id, meta.original_file_name, meta.id))
         await self.storage.delete(self.record_key(folder_id, meta.id))
 
     # Processing
@@ -330,6 +349,10 @@ class FolderStore:
 async def _utf8(text: AsyncIterable[str]) -> AsyncIterator[bytes]:
     async for piece in text:
         yield piece.encode(errors="replace")  # pypdf can give lone surrogates
+
+
+def _exists(folder: Folder, name: str) -> ApiError:
+    return bad_request(f"INVALID_ARGUMENT: File '{name}' already exists in folder '{folder.name}'")
 
 
 def _compare(a: tuple[datetime, str], b: tuple[datetime, str]) -> int:

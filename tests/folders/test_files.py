@@ -90,6 +90,16 @@ def test_duplicate_modes(client: Letta, folder_id: str) -> None:
     client.folders.files.delete(copy.id, folder_id=folder_id)
     assert upload(client, folder_id, "a.txt").file_name == "a_(1).txt"
     assert upload(client, folder_id, "a.txt").file_name == "a_(3).txt"
+    # As upstream, a duplicate is a file uploaded under the name, even when
+    # it was stored as name_(N): with a.txt deleted, its copies still count.
+    original = next(f for f in client.folders.files.list(folder_id) if f.file_name == "a.txt")
+    client.folders.files.delete(original.id, folder_id=folder_id)
+    with pytest.raises(letta_client.BadRequestError):
+        upload(client, folder_id, "a.txt", duplicate_handling="error")
+    skipped = upload(client, folder_id, "a.txt", duplicate_handling="skip")
+    assert skipped.original_file_name == "a.txt" and skipped.file_name != "a.txt"
+    assert upload(client, folder_id, "a.txt").file_name == "a.txt"  # the smallest free name
+
     assert upload(client, folder_id, "a.v2.md").file_name == "a.v2.md"
     assert upload(client, folder_id, "a.v2.md").file_name == "a.v2_(1).md"
 
