@@ -3,7 +3,9 @@
 A thumbnail is stored under a key holding the source's etag and the spec,
 so a re-upload (new etag) never serves an old one; the session store
 removes a file's thumbnails with the file. Concurrent requests for the same
-missing thumbnail share one generation.
+missing thumbnail share one generation. A thumbnail just made is answered
+from memory while it is being stored, under an ETag that names the key, so
+that the stored copy later answers with the same ETag (and 304s).
 
 Decoding runs in a small thread pool (Pillow and PyAV release the GIL while
 they decode and resize), at most ``concurrency`` at once. A request whose
@@ -18,12 +20,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
+import hashlib
 import io
+import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -31,6 +37,7 @@ from aiohttp import web
 
 from backends import BaseBackend, NotFound
 from backends.base import Blob, ObjectInfo
+from backends.memory import MemoryBlob
 
 from .errors import MediaError
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
@@ -41,6 +48,7 @@ from .videos import EXTENSIONS as VIDEO_EXTENSIONS
 from .videos import video_thumbnail
 
 BUFFER = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 class Thumbnailer:
@@ -61,7 +69,8 @@ class Thumbnailer:
         self._timeout = timeout
         self._slots = asyncio.Semaphore(concurrency)
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thumbnail")
-        self._making: dict[str, asyncio.Task[None]] = {}
+        #: Per key: the task making and storing it, and the bytes once made.
+        self._making: dict[str, tuple[asyncio.Task[None], asyncio.Future[bytes]]] = {}
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -77,37 +86,83 @@ class Thumbnailer:
         suffix = PurePosixPath(name).suffix.lower()
         return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
-    async def cached(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None) -> str:
-        """The key of the thumbnail of ``source`` (a video's frame at ``at``
-        seconds, an image's when ``at`` is None), made and stored if missing."""
+    async def thumbnail(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None) -> Thumbnail:
+        """The thumbnail of ``source`` (a video's frame at ``at`` seconds, an
+        image's when ``at`` is None), from the cache or made now."""
         key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}.jpg"
+        etag = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
         with contextlib.suppress(NotFound):
             await self._storage.stat(key)
-            return key
-        task = self._making.get(key)
-        if task is None:
-            task = asyncio.ensure_future(self._make(source, key, spec, at))
-            self._making[key] = task
-            task.add_done_callback(lambda done: self._finished(key, done))
-        await asyncio.wait_for(asyncio.shield(task), self._timeout)
-        return key
+            return Thumbnail(key, etag, None)
+        making = self._making.get(key)
+        if making is None:
+            made = asyncio.get_running_loop().create_future()
+            task = asyncio.ensure_future(self._make(source, key, spec, at, made))
+            self._making[key] = making = (task, made)
+            task.add_done_callback(lambda done: self._finished(key, done, made))
+        data = await asyncio.wait_for(asyncio.shield(making[1]), self._timeout)
+        return Thumbnail(key, etag, data)
 
-    def _finished(self, key: str, task: asyncio.Task[None]) -> None:
+    def _finished(self, key: str, task: asyncio.Task[None], made: asyncio.Future[bytes]) -> None:
         del self._making[key]
-        if not task.cancelled():
-            task.exception()  # retrieved: nobody may be waiting any more
+        # Retrieved here: nobody may be waiting any more.
+        if made.done() and not made.cancelled():
+            made.exception()
+        if not task.cancelled() and (error := task.exception()) is not None and made.done():
+            log.warning("a thumbnail was made but could not be stored: %s", error)
 
-    async def _make(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None) -> None:
+    async def _make(
+        self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None, made: asyncio.Future[bytes]
+    ) -> None:
         started = time.perf_counter()
-        async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
-            loop = asyncio.get_running_loop()
-            if at is None:
-                work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
-            else:
-                work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
-            data = await loop.run_in_executor(self._executor, work)
+        try:
+            async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
+                loop = asyncio.get_running_loop()
+                if at is None:
+                    work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
+                else:
+                    work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
+                data = await loop.run_in_executor(self._executor, work)
+        except asyncio.CancelledError:
+            made.cancel()
+            raise
+        except Exception as exc:
+            made.set_exception(exc)
+            return
         self._observe(time.perf_counter() - started)
+        made.set_result(data)
         await self._storage.put_bytes(key, data, content_type="image/jpeg")
+
+
+@dataclass(frozen=True)
+class Thumbnail:
+    """A thumbnail as a request gets it: cached under ``key``, named by
+    ``etag`` however it is served, and its bytes when they were just made."""
+
+    key: str
+    etag: str
+    data: bytes | None
+
+    @contextlib.asynccontextmanager
+    async def open(self, storage: BaseBackend) -> AsyncIterator[Blob]:
+        if self.data is not None:
+            info = ObjectInfo(self.key, len(self.data), self.etag, time.time(), "image/jpeg")
+            yield MemoryBlob(info, self.data)
+            return
+        async with storage.open(self.key) as blob:
+            yield _Named(blob, self.etag)
+
+
+class _Named(Blob):
+    """A stored blob shown under another ETag (its own stays for its reads)."""
+
+    def __init__(self, blob: Blob, etag: str) -> None:
+        self.info = dataclasses.replace(blob.info, etag=etag)
+        self.file = blob.file
+        self._blob = blob
+
+    def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        return self._blob.stream(start, end)
 
 
 @contextlib.asynccontextmanager
@@ -125,4 +180,4 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
 
-__all__ = ["THUMBNAILS", "MediaError", "Thumbnailer"]
+__all__ = ["THUMBNAILS", "MediaError", "Thumbnail", "Thumbnailer"]

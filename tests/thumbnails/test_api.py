@@ -4,6 +4,7 @@ invalidation, conditional requests and every error case."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -31,10 +32,17 @@ def test_thumbnail_is_cached_and_revalidates(gateway: ThreadedGateway, mix: Mix,
     assert first.headers["content-disposition"] == "inline; filename*=UTF-8''photo.jpg"
     assert Image.open(io.BytesIO(first.read())).size == (100, 200)
     assert generated(gateway) == 1
+    # Answered from memory while it was being stored; once stored, it is
+    # served from the cache under the same ETag.
+    deadline = time.monotonic() + 10
+    while "gateway_thumbnails_queued 0.0" not in httpx.get(f"{gateway.url}/metrics").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
     second = mix.files.get_session_file(id=session_id, filename="photo.jpg", thumb="w100")
     assert second.read() == first.read()
     assert generated(gateway) == 1  # served from the cache: no decoding
     etag = first.headers["etag"]
+    assert second.headers["etag"] == etag
     url = f"{gateway.url}/api/sessions/{session_id}/files/photo.jpg?thumb=w100"
     assert httpx.get(url, headers={"If-None-Match": etag}).status_code == 304
     assert Image.open(io.BytesIO(httpx.get(url.replace("w100", "h50")).content)).size == (25, 50)
