@@ -35,12 +35,29 @@ class ThreadedGateway:
 
     def __exit__(self, *exc: object) -> None:
         if self._runner is not None:
-            asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(timeout=30)
+            cleanup = asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop)
+            try:
+                cleanup.result(timeout=60)
+            except TimeoutError:
+                pending = asyncio.run_coroutine_threadsafe(_pending_tasks(), self._loop).result(timeout=10)
+                raise TimeoutError(f"gateway cleanup still waits after 60 s on:\n{pending}") from None
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=30)
         self._loop.close()
 
     async def _start(self) -> None:
-        self._runner = web.AppRunner(create_app(self.settings))
+        # As the CLI: a connection still busy at shutdown gets 5 s, not 60.
+        self._runner = web.AppRunner(create_app(self.settings), shutdown_timeout=5)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
+
+
+async def _pending_tasks() -> str:
+    """Where each task of the server's loop is waiting, to debug a hang."""
+    lines = []
+    for task in asyncio.all_tasks():
+        if task is not asyncio.current_task():
+            frames = task.get_stack(limit=3)
+            where = " < ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames)
+            lines.append(f"{task.get_name()}: {where}")
+    return "\n".join(lines)

@@ -303,12 +303,18 @@ class FolderStore:
 
     async def _same_original(self, folder_id: str, original: str) -> FileMetadata | None:
         """A file of the folder uploaded as ``original``, preferably the one
-        that bears that name."""
-        holder = await self._names(folder_id).holder(original)
+        that bears that name; only files holding their name count, not
+        uploads still racing for one."""
+        names = self._names(folder_id)
+        holder = await names.holder(original)
         others = await self.storage.list(self._original_key(folder_id, original), limit=100)
         for file_id in ([holder] if holder else []) + [entry.key.rpartition("/")[2] for entry in others]:
-            with contextlib.suppress(ApiError):  # deleted meanwhile
-                return await self.get_file(folder_id, file_id)
+            try:
+                meta = await self.get_file(folder_id, file_id)
+            except ApiError:  # deleted meanwhile
+                continue
+            if file_id == holder or await names.holder(meta.file_name) == file_id:
+                return meta
         return None
 
     async def delete_file(self, folder_id: str, file_id: str) -> None:
