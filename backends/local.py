@@ -45,6 +45,8 @@ WRITE_SIZE = 1 * 1024 * 1024
 SYNC_EVERY = 16 * 1024 * 1024
 READ_SIZE = 256 * 1024
 SIDECAR_RETRIES = 5
+#: Tries to place a file while concurrent deletes prune its folders.
+PLACE_ATTEMPTS = 10
 
 
 def _etag(st: os.stat_result) -> str:
@@ -178,14 +180,16 @@ class LocalBackend(BaseBackend):
         task.add_done_callback(self._background.discard)
 
     def _place(self, source: Path, target: Path, *, link: bool, key: str) -> None:
-        # A concurrent delete may prune the parent folder between mkdir and
-        # rename; try again a few times.
+        # A concurrent delete may prune the parent folder during mkdir or
+        # between mkdir and rename; try again a few times.
         clash = InvalidKey(f"{key!r} clashes with another key on local disk")
-        for _ in range(3):
+        for _ in range(PLACE_ATTEMPTS):
             try:
                 target.parent.mkdir(parents=True, exist_ok=True)
             except (FileExistsError, NotADirectoryError):
-                raise clash from None
+                if _file_in_the_way(target.parent):
+                    raise clash from None
+                continue
             try:
                 if link:
                     os.link(source, target)
@@ -390,6 +394,16 @@ def _stat_path(path: Path, key: str, open_file: bool) -> tuple[BinaryIO | None, 
             file.close()
         raise NotFound(key)
     return file, st
+
+
+def _file_in_the_way(folder: Path) -> bool:
+    """Whether something other than a folder stands at ``folder`` or above."""
+    for path in (folder, *folder.parents):
+        try:
+            return not stat.S_ISDIR(os.lstat(path).st_mode)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+    return False
 
 
 def _prune_empty_parents(base: Path, leaf: Path) -> None:

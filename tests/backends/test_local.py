@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from backends import InvalidKey, NotFound, StorageConfigError, backend_from_url
-from backends.local import LocalBackend
+from backends.local import LocalBackend, _file_in_the_way
 
 from .test_contract import chunks_of, read_all
 
@@ -99,3 +99,15 @@ async def test_replaced_and_deleted_versions_are_freed(local: LocalBackend) -> N
     await local.close()  # waits for the unlinks done after the responses
     assert list((local.root / "tmp").iterdir()) == []
     assert [p.name for p in (local.root / "objects").iterdir()] == ["a"]
+
+
+
+def test_only_a_file_in_the_way_is_a_clash(tmp_path: Path) -> None:
+    """mkdir can fail because a concurrent delete pruned the folder it had
+    just found (try again) or because a file stands in the way (a clash)."""
+    (tmp_path / "file").write_bytes(b"x")
+    (tmp_path / "folder").mkdir()
+    assert _file_in_the_way(tmp_path / "file" / "sub" / "deeper")
+    assert _file_in_the_way(tmp_path / "file")
+    assert not _file_in_the_way(tmp_path / "folder" / "gone" / "deeper")
+    assert not _file_in_the_way(tmp_path / "folder")
