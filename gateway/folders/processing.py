@@ -154,8 +154,10 @@ class Processor:
             yield
         finally:
             renewing.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewing
+            # Not ``suppress(CancelledError)``: that would also swallow a
+            # cancellation of this worker arriving here, and close() would
+            # wait for ever on a worker back at its queue.
+            await asyncio.gather(renewing, return_exceptions=True)
 
     async def _process(self, folder: Folder, meta: FileMetadata) -> FileMetadata:
         try:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
-from backends import BaseBackend
+from backends import BaseBackend, backend_from_url
 from gateway.folders.models import CreateFolder, EmbeddingConfig
 from gateway.folders.processing import Processor
 from gateway.folders.store import FolderStore
@@ -47,3 +48,21 @@ async def test_chunks_reach_the_embedder_in_batches(backend: BaseBackend) -> Non
     assert [e.key async for e in backend.iter_all("folder-jobs/")] == []
     await processor.run(meta.id)
     assert len(embedder.batches) == 4
+
+
+async def test_a_worker_cancelled_while_it_lets_go_of_its_lease_stops() -> None:
+    """close() cancels the workers; a cancellation arriving while a worker
+    stops renewing its lease must end it, or close() waits for ever."""
+    storage = backend_from_url("memory://")
+    processor = Processor(FolderStore(storage), workers=1, lease_seconds=30)
+
+    async def hold_a_lease() -> None:
+        async with processor._lease("folder-jobs/x.json", {"folder_id": "f"}):
+            pass  # the body ends at once: the next stop is the lease's release
+        await asyncio.Event().wait()  # where a swallowed cancellation would leave it
+
+    task = asyncio.create_task(hold_a_lease())
+    await asyncio.sleep(0)  # the task runs up to the release, and waits there
+    task.cancel()
+    await asyncio.wait([task], timeout=5)
+    assert task.cancelled()
