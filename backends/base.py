@@ -176,7 +176,12 @@ class BaseBackend(ABC):
 
     async def get_bytes(self, key: str) -> bytes:
         """A small object, whole: one version of it, whatever writers do."""
-        async with self.open(key) as blob:
+        check_key(key)
+        return await self._get_bytes(key)
+
+    async def _get_bytes(self, key: str) -> bytes:
+        """Through ``open``; backends with a cheaper way override this."""
+        async with self._open(key) as blob:
             return b"".join([chunk async for chunk in blob.stream()])
 
     async def get_json(self, key: str) -> Any:

@@ -41,7 +41,6 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .base import BaseBackend, Blob, Entry, ObjectInfo
 from .errors import AlreadyExists, NotFound, ObjectChanged, StorageConfigError, StorageUnavailable
-from .keys import check_key
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
 READ_SIZE = 1024 * 1024
@@ -260,10 +259,9 @@ class S3Backend(BaseBackend):
     async def _open(self, key: str) -> AsyncIterator[Blob]:
         yield S3Blob(self, await self._stat(key))
 
-    async def get_bytes(self, key: str) -> bytes:
+    async def _get_bytes(self, key: str) -> bytes:
         """One GET, where ``open`` needs a HEAD first: records are read often
         (a page of 50 files is 50 of them), and one response is one version."""
-        check_key(key)
         with _translated(key):
             response = await self.client.get_object(Bucket=self.bucket, Key=self.full_key(key))
             async with response["Body"] as body:

@@ -101,7 +101,6 @@ async def test_replaced_and_deleted_versions_are_freed(local: LocalBackend) -> N
     assert [p.name for p in (local.root / "objects").iterdir()] == ["a"]
 
 
-
 def test_only_a_file_in_the_way_is_a_clash(tmp_path: Path) -> None:
     """mkdir can fail because a concurrent delete pruned the folder it had
     just found (try again) or because a file stands in the way (a clash)."""
