@@ -4,8 +4,7 @@ from aiohttp import web
 
 from backends import BaseBackend
 
-from ..http.auth import auth_middleware
-from ..http.errors import error_middleware
+from ..http.family import family_app
 from ..metrics import Metrics
 from ..settings import Settings
 from .errors import render_error
@@ -16,10 +15,7 @@ from .store import FOLDERS, FolderStore
 
 def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
     """The ``/v1`` sub-application, with this family's errors and auth."""
-    middlewares = [error_middleware(render_error, on_unavailable=metrics.storage_errors.inc)]
-    if settings.api_keys:
-        middlewares.append(auth_middleware(settings.api_keys))
-    app = web.Application(middlewares=middlewares)
+    app = family_app(render_error, settings.api_keys, on_unavailable=metrics.storage_errors.inc)
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
     app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0)
     app[PROCESSOR] = processor = Processor(

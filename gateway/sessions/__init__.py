@@ -4,8 +4,7 @@ from aiohttp import web
 
 from backends import BaseBackend
 
-from ..http.auth import auth_middleware
-from ..http.errors import error_middleware
+from ..http.family import family_app
 from ..metrics import Metrics
 from ..settings import Settings
 from ..thumbnails import THUMBNAILS, Thumbnailer
@@ -16,10 +15,7 @@ from .store import SESSIONS, SessionStore
 
 def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
     """The ``/api`` sub-application, with this family's errors and auth."""
-    middlewares = [error_middleware(render_error, on_unavailable=metrics.storage_errors.inc)]
-    if settings.api_keys:
-        middlewares.append(auth_middleware(settings.api_keys))
-    app = web.Application(middlewares=middlewares)
+    app = family_app(render_error, settings.api_keys, on_unavailable=metrics.storage_errors.inc)
     app[SESSIONS] = SessionStore(storage)
     app[THUMBNAILS] = Thumbnailer(
         storage, max_pixels=settings.max_image_pixels, observe=metrics.thumbnail_seconds.observe
