@@ -9,17 +9,20 @@ from fpdf import FPDF
 from letta_client import AsyncLetta, Letta
 from letta_client.types.folders import FileListResponse
 
+from ..process import GatewayProcess
 from ..server import ThreadedGateway
+
+Server = ThreadedGateway | GatewayProcess
 
 #: A 5xx or 409 would be retried with back-off; the tests want the answer.
 RETRIES = 0
 
 
-def letta(server: ThreadedGateway, api_key: str = "unused-key-0123456789") -> Letta:
+def letta(server: Server, api_key: str = "unused-key-0123456789") -> Letta:
     return Letta(base_url=server.url, api_key=api_key, max_retries=RETRIES)
 
 
-def async_letta(server: ThreadedGateway) -> AsyncLetta:
+def async_letta(server: Server) -> AsyncLetta:
     return AsyncLetta(base_url=server.url, api_key="unused-key-0123456789", max_retries=RETRIES)
 
 

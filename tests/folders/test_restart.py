@@ -9,12 +9,11 @@ import random
 import signal
 
 import pytest
-from letta_client import Letta
 
 from backends import backend_from_url
 
 from ..process import GatewayProcess
-from .conftest import RETRIES, pdf_of, processed
+from .conftest import letta, pdf_of, processed
 
 
 @pytest.fixture
@@ -24,19 +23,15 @@ def storage(backend_url: str, backend_kind: str) -> str:
     return backend_url
 
 
-def client(gateway: GatewayProcess) -> Letta:
-    return Letta(base_url=gateway.url, api_key="unused-key-0123456789", max_retries=RETRIES)
-
-
 def test_pending_files_complete_after_a_restart(storage: str) -> None:
     files = {"a.txt": b"plain words", "b.md": b"# more words", "c.pdf": pdf_of(["pdf words"])}
     with GatewayProcess(storage, {"GATEWAY_PROCESSING_WORKERS": "0"}) as api_only:
-        letta = client(api_only)
-        folder = letta.folders.create(name="restart")
-        ids = [letta.folders.files.upload(folder.id, file=(n, io.BytesIO(d))).id for n, d in files.items()]
-        assert {f.processing_status for f in letta.folders.files.list(folder.id)} == {"pending"}
+        client = letta(api_only)
+        folder = client.folders.create(name="restart")
+        ids = [client.folders.files.upload(folder.id, file=(n, io.BytesIO(d))).id for n, d in files.items()]
+        assert {f.processing_status for f in client.folders.files.list(folder.id)} == {"pending"}
     with GatewayProcess(storage) as worker:
-        done = [processed(client(worker), folder.id, file_id) for file_id in ids]
+        done = [processed(letta(worker), folder.id, file_id) for file_id in ids]
     assert [(m.processing_status, m.content.split()) for m in done] == [
         ("completed", ["plain", "words"]),
         ("completed", ["#", "more", "words"]),
@@ -51,9 +46,9 @@ async def test_a_crash_mid_processing_is_taken_over(storage: str) -> None:
     text = " ".join(random.Random(1).choices(vocabulary, k=3_000_000)).encode()  # ~23 MB
     lease = {"GATEWAY_PROCESSING_LEASE_SECONDS": "1"}
     with GatewayProcess(storage, lease) as doomed:
-        letta = client(doomed)
-        folder = letta.folders.create(name="crash")
-        meta = letta.folders.files.upload(folder.id, file=("big.txt", io.BytesIO(text)))
+        client = letta(doomed)
+        folder = client.folders.create(name="crash")
+        meta = client.folders.files.upload(folder.id, file=("big.txt", io.BytesIO(text)))
         os.kill(doomed.pid, signal.SIGKILL)
         doomed.process.wait()
     backend = backend_from_url(storage)
@@ -64,6 +59,6 @@ async def test_a_crash_mid_processing_is_taken_over(storage: str) -> None:
         await backend.close()
     assert record["processing_status"] in ("pending", "parsing"), "the crash came too late to test anything"
     with GatewayProcess(storage, lease) as survivor:
-        done = processed(client(survivor), folder.id, meta.id, timeout=60)
+        done = processed(letta(survivor), folder.id, meta.id, timeout=60)
     assert done.processing_status == "completed"
     assert len(done.content) == len(text) and done.total_chunks == 12_000
