@@ -168,7 +168,12 @@ class BaseBackend(ABC):
         self, key: str, data: bytes, *, content_type: str = DEFAULT_CONTENT_TYPE, if_absent: bool = False
     ) -> ObjectInfo:
         """Store a small object held in memory."""
-        return await self.put(key, _once(data), content_type=content_type, if_absent=if_absent)
+        check_key(key)
+        return await self._put_bytes(key, data, content_type, if_absent)
+
+    async def _put_bytes(self, key: str, data: bytes, content_type: str, if_absent: bool) -> ObjectInfo:
+        """Through ``_put``; backends with a cheaper way override this."""
+        return await self._put(key, _once(data), content_type, {}, if_absent)
 
     async def put_json(self, key: str, value: Any, *, if_absent: bool = False) -> ObjectInfo:
         data = json.dumps(value, separators=(",", ":")).encode()

@@ -229,6 +229,33 @@ async def test_json_records(backend: BaseBackend) -> None:
     assert await backend.get_bytes("records/big") == b"\x00\xff" * 300_000
 
 
+async def test_put_bytes_keeps_the_put_guarantees(backend: BaseBackend) -> None:
+    first = await backend.put_bytes("p/k", b"one", content_type="image/jpeg", if_absent=True)
+    with pytest.raises(AlreadyExists):
+        await backend.put_bytes("p/k", b"two", if_absent=True)
+    assert await backend.get_bytes("p/k") == b"one"
+    stat = await backend.stat("p/k")
+    assert (stat.size, stat.etag, stat.content_type) == (3, first.etag, "image/jpeg")
+    second = await backend.put_bytes("p/k", b"second")
+    assert second.etag != first.etag
+    assert (await backend.stat("p/k")).etag == second.etag
+    assert await read_all(backend, "p/k") == b"second"
+    assert [e.key for e in await backend.list("p/")] == ["p/k"]
+
+
+async def test_put_bytes_if_absent_race_has_one_winner(backend: BaseBackend) -> None:
+    async def attempt(n: int) -> int | None:
+        try:
+            await backend.put_bytes("race", str(n).encode() * 1000, if_absent=True)
+        except AlreadyExists:
+            return None
+        return n
+
+    winners = [n for n in await asyncio.gather(*(attempt(n) for n in range(10))) if n is not None]
+    assert len(winners) == 1
+    assert await backend.get_bytes("race") == str(winners[0]).encode() * 1000
+
+
 @pytest.mark.parametrize(
     "key",
     [
@@ -259,3 +286,5 @@ async def test_unsafe_keys_are_rejected_everywhere(backend: BaseBackend, key: st
         await backend.delete(key)
     with pytest.raises(InvalidKey):
         await backend.get_bytes(key)
+    with pytest.raises(InvalidKey):
+        await backend.put_bytes(key, b"x")

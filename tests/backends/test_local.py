@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from backends import InvalidKey, NotFound, StorageConfigError, backend_from_url
+from backends import AlreadyExists, InvalidKey, NotFound, StorageConfigError, backend_from_url
 from backends.local import LocalBackend, _file_in_the_way
 
 from .test_contract import chunks_of, read_all
@@ -26,6 +26,18 @@ async def test_objects_are_plain_files_for_sendfile(local: LocalBackend) -> None
     async with local.open("a/b.txt") as blob:
         assert blob.file is not None
         assert os.pread(blob.file.fileno(), 5, 0) == b"hello"
+
+
+async def test_small_puts_leave_no_temp_files(local: LocalBackend) -> None:
+    await local.put_bytes("r/a.json", b"{}")
+    with pytest.raises(AlreadyExists):
+        await local.put_bytes("r/a.json", b"[]", if_absent=True)
+    with pytest.raises(InvalidKey):
+        await local.put_bytes("r/a.json/b", b"{}")  # a key clash, raised in the worker thread
+    await local.put_bytes("r/a.json", b"[]")
+    await local.close()  # the replaced version is unlinked in the background
+    assert list((local.root / "tmp").iterdir()) == []
+    assert (local.root / "objects" / "r" / "a.json").read_bytes() == b"[]"
 
 
 async def test_stale_temp_files_are_removed_at_start(tmp_path: Path) -> None:
