@@ -8,11 +8,12 @@ Layout under the root:
 - ``tmp/``: uploads in progress; emptied at start, so a crash leaves no debris.
 
 A put writes a temp file, fsyncs it and renames it into place (``link`` for
-put-if-absent, which fails atomically when the name exists), then renames the
-sidecar beside it. The sidecar records the identity (inode, mtime, size) of
-the data file it belongs to; a reader that sees a sidecar of another version
-(an overwrite between its two renames, or a crash there) retries briefly and
-then falls back to the defaults rather than mixing versions.
+put-if-absent, which fails atomically when the name exists), renames the
+sidecar beside it, and only then fsyncs both folders. The sidecar records the
+identity (inode, mtime, size) of the data file it belongs to; a reader that
+sees a sidecar of another version (a put between its two renames, or a crash
+there) retries briefly and then falls back to the defaults rather than
+mixing versions.
 
 Because objects are files and prefixes are folders, a key cannot be both an
 object and a prefix of other keys here ("a" and "a/b"); the gateway's key
@@ -43,7 +44,7 @@ from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError
 WRITE_SIZE = 1 * 1024 * 1024
 SYNC_EVERY = 16 * 1024 * 1024
 READ_SIZE = 256 * 1024
-SIDECAR_RETRIES = 5
+SIDECAR_RETRIES = 6  # waits of 1, 2, 4, 8 and 16 ms in between
 #: Tries to place a file while concurrent deletes prune its folders.
 PLACE_ATTEMPTS = 10
 
@@ -157,11 +158,16 @@ class LocalBackend(BaseBackend):
         }
         sidecar_tmp = tmp.with_suffix(".meta")
         sidecar_tmp.write_text(json.dumps(sidecar))
+        sidecar_path = self._path(self._meta, key)
         try:
             self._place(tmp, path, link=if_absent, key=key)
-            self._place(sidecar_tmp, self._path(self._meta, key), link=False, key=key)
+            self._place(sidecar_tmp, sidecar_path, link=False, key=key)
         finally:
             sidecar_tmp.unlink(missing_ok=True)
+        # Both names are made durable after both renames, not in between:
+        # readers seeing the new data beside the old sidecar wait for it.
+        for folder in {path.parent, sidecar_path.parent}:
+            _fsync_folder(folder)
         info = ObjectInfo(
             key=key,
             size=st.st_size,
@@ -225,12 +231,6 @@ class LocalBackend(BaseBackend):
                 raise clash from None
         else:
             raise FileNotFoundError(target.parent)
-        with contextlib.suppress(OSError):
-            fd = os.open(target.parent, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
 
     def _stat_or_open(self, key: str, open_file: bool) -> tuple[ObjectInfo, BinaryIO | None]:
         path = self._path(self._objects, key)
@@ -241,7 +241,8 @@ class LocalBackend(BaseBackend):
             except _StaleSidecar:
                 if file is not None:
                     file.close()
-                time.sleep(0.01)  # in a worker thread: the overwrite finishes meanwhile
+                # In a worker thread; the writer is one rename away from done.
+                time.sleep(0.001 * 2**attempt)
         raise AssertionError("unreachable")
 
     def _info(self, key: str, st: os.stat_result, *, last_try: bool) -> ObjectInfo:
@@ -412,6 +413,15 @@ def _stat_path(path: Path, key: str, open_file: bool) -> tuple[BinaryIO | None, 
             file.close()
         raise NotFound(key)
     return file, st
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def _file_in_the_way(folder: Path) -> bool:

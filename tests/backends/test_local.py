@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -78,6 +79,28 @@ async def test_sidecar_of_another_version_falls_back_to_defaults(local: LocalBac
     (local.root / "meta" / "x").write_text('{"identity": "other", "content_type": "image/png"}')
     info = await local.stat("x")
     assert (info.content_type, dict(info.metadata)) == ("application/octet-stream", {})
+
+
+async def test_readers_racing_puts_see_each_version_with_its_own_sidecar(local: LocalBackend) -> None:
+    versions = {f"v{n}".encode() * 100: f"text/v{n}" for n in range(5)}
+
+    async def write() -> None:
+        for _ in range(20):
+            for data, content_type in versions.items():
+                await local.put_bytes("k", data, content_type=content_type)
+
+    async def read() -> int:
+        seen = 0
+        while not writing.done():
+            async with local.open("k") as blob:
+                assert blob.info.content_type == versions[await asyncio.to_thread(blob.file.read)]
+            seen += 1
+        return seen
+
+    await local.put_bytes("k", b"v0" * 100, content_type="text/v0")
+    writing = asyncio.ensure_future(write())
+    assert min(await asyncio.gather(*(read() for _ in range(3)))) > 0
+    await writing
 
 
 async def test_unusable_root_is_a_config_error(tmp_path: Path) -> None:
