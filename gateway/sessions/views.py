@@ -104,9 +104,11 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
     try:
         source = await sessions.stat_file(session_id, name)
         prefix = sessions.thumbnail_prefix(session_id, name)
-        thumb = await thumbnails.thumbnail(source, prefix, spec, at if kind == "video" else None)
         return await send_object(
-            request, lambda: thumb.open(sessions.storage), filename=filename, content_type="image/jpeg"
+            request,
+            lambda: thumbnails.open(source, prefix, spec, at if kind == "video" else None),
+            filename=filename,
+            content_type="image/jpeg",
         )
     except NotFound:  # the file, or its thumbnail with it, was just deleted
         raise file_not_found(session_id, name) from None

@@ -29,7 +29,6 @@ import os
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import BinaryIO
 
@@ -86,22 +85,35 @@ class Thumbnailer:
         suffix = PurePosixPath(name).suffix.lower()
         return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
 
-    async def thumbnail(self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None) -> Thumbnail:
+    @contextlib.asynccontextmanager
+    async def open(
+        self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None
+    ) -> AsyncIterator[Blob]:
         """The thumbnail of ``source`` (a video's frame at ``at`` seconds, an
-        image's when ``at`` is None), from the cache or made now."""
+        image's when ``at`` is None), opened from the cache or made now;
+        either way under an ETag naming its cache key."""
         key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}.jpg"
         etag = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-        with contextlib.suppress(NotFound):
-            await self._storage.stat(key)
-            return Thumbnail(key, etag, None)
+        async with contextlib.AsyncExitStack() as stack:
+            cached = None
+            with contextlib.suppress(NotFound):
+                cached = await stack.enter_async_context(self._storage.open(key))
+            if cached is not None:
+                yield _Named(cached, etag)
+            else:
+                data = await self._made(source, key, spec, at)
+                yield MemoryBlob(ObjectInfo(key, len(data), etag, time.time(), "image/jpeg"), data)
+
+    async def _made(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None) -> bytes:
+        """The thumbnail's bytes, made by this request or by one already making them."""
         making = self._making.get(key)
         if making is None:
             made = asyncio.get_running_loop().create_future()
             task = asyncio.ensure_future(self._make(source, key, spec, at, made))
             self._making[key] = making = (task, made)
             task.add_done_callback(lambda done: self._finished(key, done, made))
-        data = await asyncio.wait_for(asyncio.shield(making[1]), self._timeout)
-        return Thumbnail(key, etag, data)
+        async with asyncio.timeout(self._timeout):
+            return await asyncio.shield(making[1])
 
     def _finished(self, key: str, task: asyncio.Task[None], made: asyncio.Future[bytes]) -> None:
         del self._making[key]
@@ -109,11 +121,13 @@ class Thumbnailer:
         if made.done() and not made.cancelled():
             made.exception()
         if not task.cancelled() and (error := task.exception()) is not None and made.done():
-            log.warning("a thumbnail was made but could not be stored: %s", error)
+            log.warning("a thumbnail was answered but not cached: %s", error)
 
     async def _make(
         self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None, made: asyncio.Future[bytes]
     ) -> None:
+        """Make the thumbnail into ``made``, then store it. Waiters get it as
+        soon as it is made, before the source is closed and while it is stored."""
         started = time.perf_counter()
         try:
             async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
@@ -122,35 +136,18 @@ class Thumbnailer:
                     work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
                 else:
                     work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
-                data = await loop.run_in_executor(self._executor, work)
+                made.set_result(await loop.run_in_executor(self._executor, work))
+                self._observe(time.perf_counter() - started)
         except asyncio.CancelledError:
-            made.cancel()
+            if not made.done():
+                made.cancel()
             raise
         except Exception as exc:
+            if made.done():
+                raise  # closing the source failed, after the answer: logged by _finished
             made.set_exception(exc)
             return
-        self._observe(time.perf_counter() - started)
-        made.set_result(data)
-        await self._storage.put_bytes(key, data, content_type="image/jpeg")
-
-
-@dataclass(frozen=True)
-class Thumbnail:
-    """A thumbnail as a request gets it: cached under ``key``, named by
-    ``etag`` however it is served, and its bytes when they were just made."""
-
-    key: str
-    etag: str
-    data: bytes | None
-
-    @contextlib.asynccontextmanager
-    async def open(self, storage: BaseBackend) -> AsyncIterator[Blob]:
-        if self.data is not None:
-            info = ObjectInfo(self.key, len(self.data), self.etag, time.time(), "image/jpeg")
-            yield MemoryBlob(info, self.data)
-            return
-        async with storage.open(self.key) as blob:
-            yield _Named(blob, self.etag)
+        await self._storage.put_bytes(key, made.result(), content_type="image/jpeg")
 
 
 class _Named(Blob):
@@ -180,4 +177,4 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
 
-__all__ = ["THUMBNAILS", "MediaError", "Thumbnail", "Thumbnailer"]
+__all__ = ["THUMBNAILS", "MediaError", "Thumbnailer"]

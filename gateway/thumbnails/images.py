@@ -31,8 +31,8 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> bytes
             target = spec.target(width, height)
             # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
             image.draft("RGB", (target[1], target[0]) if swapped else target)
-            oriented = ImageOps.exif_transpose(image)
-            return encode_jpeg(resize(oriented, spec))
+            ImageOps.exif_transpose(image, in_place=True)
+            return encode_jpeg(resize(image, spec))
     except UnidentifiedImageError:
         raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -51,7 +51,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         flat = Image.new("RGB", rgba.size, "white")
         flat.paste(rgba, mask=rgba.getchannel("A"))
         return flat
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")
 
 
 def resize(image: Image.Image, spec: ThumbSpec, original: tuple[int, int] | None = None) -> Image.Image:
