@@ -96,8 +96,9 @@ class Thumbnailer:
         etag = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
         async with contextlib.AsyncExitStack() as stack:
             cached = None
-            with contextlib.suppress(NotFound):
-                cached = await stack.enter_async_context(self._storage.open(key))
+            if key not in self._making:  # else it is in memory, or soon will be
+                with contextlib.suppress(NotFound):
+                    cached = await stack.enter_async_context(self._storage.open(key))
             if cached is not None:
                 yield _Named(cached, etag)
             else:

@@ -104,10 +104,16 @@ def test_pixel_limit(start_gateway: Callable[..., ThreadedGateway]) -> None:
 
 
 def test_missing_file(mix: Mix, session_id: str) -> None:
-    assert error_of(lambda: mix.files.get_session_file(id=session_id, filename="none.jpg", thumb="100"))[:2] == (
-        404,
-        "not_found",
-    )
+    code, kind, text = error_of(lambda: mix.files.get_session_file(id=session_id, filename="none.jpg", thumb="100"))
+    assert (code, kind, text) == (404, "not_found", f"File 'none.jpg' not found in session '{session_id}'")
+
+
+def test_missing_session_is_the_answer_before_a_missing_file(mix: Mix, session_id: str) -> None:
+    upload(mix, session_id, "a.jpg", encode(gradient(64, 64), "JPEG"))
+    mix.sessions.delete(id=session_id)
+    for name in ("a.jpg", "none.jpg"):
+        code, kind, text = error_of(lambda n=name: mix.files.get_session_file(id=session_id, filename=n, thumb="100"))
+        assert (code, kind, text) == (404, "not_found", f"Session with ID '{session_id}' not found")
 
 
 def test_video_frames_by_time(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
