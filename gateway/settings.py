@@ -39,6 +39,9 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = ()
     #: Largest image (width × height) a thumbnail is made of; more is a 400.
     max_image_pixels: int = 50_000_000
+    #: Seconds a request waits for a thumbnail being made; then it gets a
+    #: 503 with Retry-After while the making finishes and is cached.
+    thumbnail_timeout: float = 30.0
     #: After SIGTERM, seconds to keep serving with readiness at 503, so that
     #: load balancers stop sending new requests before the listener closes.
     drain_seconds: float = 0.0
@@ -135,6 +138,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "api_keys": _keys,
     "trusted_proxies": _networks,
     "max_image_pixels": _int_in(1, 2**40),
+    "thumbnail_timeout": _positive_seconds_up_to(600),
     "drain_seconds": _seconds_up_to(600),
     "shutdown_grace": _seconds_up_to(3600),
     "processing_workers": _int_in(0, 64),

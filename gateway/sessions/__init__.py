@@ -18,7 +18,10 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     app = family_app(render_error, settings.api_keys, on_unavailable=metrics.storage_errors.inc)
     app[SESSIONS] = SessionStore(storage)
     app[THUMBNAILS] = Thumbnailer(
-        storage, max_pixels=settings.max_image_pixels, observe=metrics.thumbnail_seconds.observe
+        storage,
+        max_pixels=settings.max_image_pixels,
+        observe=metrics.thumbnail_seconds.observe,
+        timeout=settings.thumbnail_timeout,
     )
     metrics.thumbnails_queued.set_function(lambda: app[THUMBNAILS].in_progress)
     app.on_cleanup.append(_close_thumbnailer)

@@ -59,8 +59,8 @@ class Thumbnailer:
         *,
         max_pixels: int,
         observe: Callable[[float], object],
+        timeout: float,
         concurrency: int = 2,
-        timeout: float = 30.0,
     ) -> None:
         self._storage = storage
         self._observe = observe  # seconds each generation took

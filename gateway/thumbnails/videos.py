@@ -4,6 +4,11 @@ We seek to the keyframe at or before the time and decode forward to the last
 frame whose timestamp is not after it, so the frame is exact, not the
 keyframe's; a time past the end gives the last frame. The display rotation
 (the container's display matrix) is applied.
+
+Decoding forward is bounded: a frame that lies more than ``DECODE_PIXELS``
+worth of frames after its keyframe (2000 frames of 1080p, 500 of 4K: seconds
+of one core) is refused, so a video with sparse keyframes cannot keep a
+worker busy for minutes.
 """
 
 from __future__ import annotations
@@ -20,9 +25,12 @@ from .spec import ThumbSpec
 #: Pillow's Lanczos gets twice the thumbnail's pixels to work from.
 PRESCALE = 2
 EXTENSIONS = frozenset({".mp4", ".webm", ".mov", ".avi", ".mkv", ".wmv", ".flv", ".m4v"})
+DECODE_PIXELS = 2000 * 1920 * 1080
 
 
-def video_thumbnail(source: BinaryIO, spec: ThumbSpec, at: float, max_pixels: int) -> bytes:
+def video_thumbnail(
+    source: BinaryIO, spec: ThumbSpec, at: float, max_pixels: int, decode_pixels: int = DECODE_PIXELS
+) -> bytes:
     """A JPEG of the frame shown at ``at`` seconds; ``MediaError`` if none can be had."""
     try:
         with av.open(source, mode="r") as container:
@@ -38,7 +46,7 @@ def video_thumbnail(source: BinaryIO, spec: ThumbSpec, at: float, max_pixels: in
             pixels = (stream.codec_context.width or 0) * (stream.codec_context.height or 0)
             if pixels > max_pixels:
                 raise MediaError(f"Video frames have {pixels} pixels; the limit is {max_pixels}")
-            frame = _frame_at(container, stream, at)
+            frame = _frame_at(container, stream, at, max(1, decode_pixels // max(1, pixels)))
             quarter_turn = frame.rotation % 180 != 0
             shown = (frame.height, frame.width) if quarter_turn else (frame.width, frame.height)
             image = _prescaled(frame, spec.target(*shown), shown)
@@ -58,7 +66,8 @@ def _prescaled(frame: av.VideoFrame, target: tuple[int, int], shown: tuple[int, 
     return frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA").to_image()
 
 
-def _frame_at(container: av.container.InputContainer, stream: av.VideoStream, at: float) -> av.VideoFrame:
+def _frame_at(container: av.container.InputContainer, stream: av.VideoStream, at: float, budget: int) -> av.VideoFrame:
+    """The frame shown at ``at``, decoding at most ``budget`` packets."""
     time_base = stream.time_base
     start = stream.start_time or 0
     target = start + int(at / time_base) if time_base else None
@@ -68,10 +77,16 @@ def _frame_at(container: av.container.InputContainer, stream: av.VideoStream, at
         except av.FFmpegError:
             container.seek(0)
     shown = None
-    for frame in container.decode(stream):
-        if target is not None and frame.pts is not None and frame.pts > target and shown is not None:
-            break
-        shown = frame
+    for count, packet in enumerate(container.demux(stream)):
+        if count == budget:
+            raise MediaError(
+                f"The frame at {at:g} s lies more than {budget} frames after the keyframe before it; "
+                "a thumbnail decodes no more at this frame size"
+            )
+        for frame in packet.decode():
+            if target is not None and frame.pts is not None and frame.pts > target and shown is not None:
+                return shown
+            shown = frame
     if shown is None:
         raise MediaError("No frame could be decoded")
     return shown

@@ -103,6 +103,27 @@ def test_pixel_limit(start_gateway: Callable[..., ThreadedGateway]) -> None:
     assert "40000 pixels; the limit is 10000" in text
 
 
+def test_past_the_time_limit_a_503_then_the_thumbnail_from_the_cache(
+    start_gateway: Callable[..., ThreadedGateway],
+) -> None:
+    server = start_gateway(thumbnail_timeout=0.001)
+    mix = client(server)
+    session_id = mix.sessions.create(browser_mode="local-browser-service", title="slow").id
+    upload(mix, session_id, "big.jpg", encode(gradient(3000, 2000), "JPEG"))
+    url = f"{server.url}/api/sessions/{session_id}/files/big.jpg?thumb=w200"
+    slow = httpx.get(url)
+    assert (slow.status_code, slow.headers["retry-after"]) == (503, "5")
+    assert slow.json()["error"]["message"] == "Thumbnail generation took too long; try again"
+    deadline = time.monotonic() + 10  # it is made and stored meanwhile
+    while "gateway_thumbnails_queued 0.0" not in httpx.get(f"{server.url}/metrics").text:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    made = httpx.get(url)
+    assert made.status_code == 200
+    assert Image.open(io.BytesIO(made.content)).size == (200, 133)
+    assert generated(server) == 1
+
+
 def test_missing_file(mix: Mix, session_id: str) -> None:
     code, kind, text = error_of(lambda: mix.files.get_session_file(id=session_id, filename="none.jpg", thumb="100"))
     assert (code, kind, text) == (404, "not_found", f"File 'none.jpg' not found in session '{session_id}'")

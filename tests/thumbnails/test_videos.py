@@ -17,8 +17,8 @@ from .media import SECOND_COLOURS, video
 LIMIT = 50_000_000
 
 
-def frame(data: bytes, at: float, spec: str = "w160", limit: int = LIMIT) -> Image.Image:
-    return Image.open(io.BytesIO(video_thumbnail(io.BytesIO(data), parse_thumb(spec), at, limit)))
+def frame(data: bytes, at: float, spec: str = "w160", limit: int = LIMIT, **options: int) -> Image.Image:
+    return Image.open(io.BytesIO(video_thumbnail(io.BytesIO(data), parse_thumb(spec), at, limit, **options)))
 
 
 def colour_of(image: Image.Image) -> tuple[int, int, int]:
@@ -62,6 +62,16 @@ def test_rotation_is_applied() -> None:
 def test_pixel_limit() -> None:
     with pytest.raises(MediaError, match="76800 pixels; the limit is 1000"):
         frame(video(0.2), 0.0, limit=1000)
+
+
+def test_decoding_forward_is_bounded(mp4: bytes) -> None:
+    # Keyframes at 0 s and 2 s (where x264 saw a scene cut); 1.5 s lies 15 frames past one.
+    ten_frames = 10 * 320 * 240
+    assert colour_of(frame(mp4, 0.5, decode_pixels=ten_frames)) == SECOND_COLOURS[0]
+    assert colour_of(frame(mp4, 2.2, decode_pixels=ten_frames)) == SECOND_COLOURS[2]
+    with pytest.raises(MediaError, match="The frame at 1.5 s lies more than 10 frames after the keyframe before it"):
+        frame(mp4, 1.5, decode_pixels=ten_frames)
+    assert colour_of(frame(mp4, 1.5)) == SECOND_COLOURS[1]
 
 
 @pytest.mark.parametrize("data", [b"", b"\x00" * 1000, b"RIFF....AVI garbage"])
