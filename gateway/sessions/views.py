@@ -17,7 +17,7 @@ from ..http.filenames import check_name, from_form
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
-from ..thumbnails import THUMBNAILS, MediaError
+from ..thumbnails import THUMBNAILS, Busy, MediaError
 from ..thumbnails.spec import parse_thumb, parse_time
 from .models import CreateSession, FileInfo
 from .store import SESSIONS, content_type_of, parse_session_id
@@ -118,6 +118,8 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
         raise invalid(f"No thumbnail for '{name}': {exc}") from None
     except TimeoutError:
         raise ApiError(503, "Thumbnail generation took too long; try again", headers={"Retry-After": "5"}) from None
+    except Busy:
+        raise ApiError(503, "Too many thumbnails are being made; try again", headers={"Retry-After": "5"}) from None
     except ObjectChanged:  # replaced while being read (S3)
         raise ApiError(503, "The file is being replaced; try again", headers={"Retry-After": "1"}) from None
 

@@ -8,12 +8,14 @@ from memory while it is being stored, under an ETag that names the key, so
 that the stored copy later answers with the same ETag (and 304s).
 
 Decoding runs in a small thread pool (Pillow and PyAV release the GIL while
-they decode and resize), at most ``concurrency`` at once. A request whose
-thumbnail takes longer than ``timeout`` is answered 503 (``TimeoutError``)
-at once; the generation itself goes on in the background, bounded by the
-pixel limit (and, for videos, by one group of pictures), and stores its
-result for the next request. Sources in memory or S3 are read in ranges,
-as the decoder asks for them, never downloaded whole.
+they decode and resize), at most ``concurrency`` at once, with at most
+``backlog`` thumbnails waiting or being made; a request for one more is
+answered 503 (``Busy``) at once. A request whose thumbnail takes longer than
+``timeout`` is answered 503 (``TimeoutError``); the generation itself goes
+on in the background, bounded by the pixel limit (and, for videos, by the
+frames decoded after a keyframe), and stores its result for the next
+request. Sources in memory or S3 are read in ranges, as the decoder asks for
+them, never downloaded whole.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from backends import BaseBackend, NotFound
 from backends.base import Blob, ObjectInfo
 from backends.memory import MemoryBlob
 
-from .errors import MediaError
+from .errors import Busy, MediaError
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
 from .images import image_thumbnail
 from .ranges import RangeReader
@@ -61,12 +63,14 @@ class Thumbnailer:
         observe: Callable[[float], object],
         timeout: float,
         concurrency: int = 2,
+        backlog: int = 64,
     ) -> None:
         self._storage = storage
         self._observe = observe  # seconds each generation took
         self._max_pixels = max_pixels
         self._timeout = timeout
         self._slots = asyncio.Semaphore(concurrency)
+        self._backlog = backlog
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thumbnail")
         #: Per key: the task making and storing it, and the bytes once made.
         self._making: dict[str, tuple[asyncio.Task[None], asyncio.Future[bytes]]] = {}
@@ -109,6 +113,8 @@ class Thumbnailer:
         """The thumbnail's bytes, made by this request or by one already making them."""
         making = self._making.get(key)
         if making is None:
+            if len(self._making) >= self._backlog:
+                raise Busy
             made = asyncio.get_running_loop().create_future()
             task = asyncio.ensure_future(self._make(source, key, spec, at, made))
             self._making[key] = making = (task, made)
@@ -178,4 +184,4 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
 
-__all__ = ["THUMBNAILS", "MediaError", "Thumbnailer"]
+__all__ = ["THUMBNAILS", "Busy", "MediaError", "Thumbnailer"]
