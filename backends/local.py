@@ -166,7 +166,7 @@ class LocalBackend(BaseBackend):
             sidecar_tmp.unlink(missing_ok=True)
         # Both names are made durable after both renames, not in between:
         # readers seeing the new data beside the old sidecar wait for it.
-        for folder in {path.parent, sidecar_path.parent}:
+        for folder in (path.parent, sidecar_path.parent):
             _fsync_folder(folder)
         info = ObjectInfo(
             key=key,

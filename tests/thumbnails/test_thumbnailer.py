@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
 
 import pytest
 from PIL import Image
@@ -25,17 +26,20 @@ async def test_a_full_backlog_refuses_more_at_once() -> None:
         async with thumbnails.open(await storage.stat(name), f"thumbs/{name}/", ThumbSpec("w", 100), None) as blob:
             return b"".join([chunk async for chunk in blob.stream()])
 
+    async def until(condition: Callable[[], bool]) -> None:
+        async with asyncio.timeout(10):
+            while not condition():
+                await asyncio.sleep(0.001)
+
     try:
         first = asyncio.ensure_future(read("a.jpg"))
-        while thumbnails.in_progress == 0:
-            await asyncio.sleep(0)
+        await until(lambda: thumbnails.in_progress == 1)
         with pytest.raises(Busy):
             await read("b.jpg")
         joined = await read("a.jpg")  # the same thumbnail joins the one being made
         assert await first == joined
         assert Image.open(io.BytesIO(joined)).size == (100, 67)
-        while thumbnails.in_progress:  # stored, so the backlog is empty again
-            await asyncio.sleep(0.01)
+        await until(lambda: thumbnails.in_progress == 0)  # stored: the backlog is empty again
         assert Image.open(io.BytesIO(await read("b.jpg"))).size == (100, 67)
     finally:
         thumbnails.close()
