@@ -108,16 +108,7 @@ class SessionStore:
         return info
 
     async def stat_file(self, session_id: str, name: str) -> ObjectInfo:
-        """The file's info, asked while the session is checked: a missing
-        session is the answer even when the file is missing too."""
-        session, info = await asyncio.gather(
-            self.get(session_id), self.storage.stat(self._file_key(session_id, name)), return_exceptions=True
-        )
-        if isinstance(session, BaseException):
-            raise session
-        if isinstance(info, BaseException):
-            raise info
-        return info
+        return await self.storage.stat(self._file_key(session_id, name))
 
     def open_file(self, session_id: str, name: str) -> contextlib.AbstractAsyncContextManager[Blob]:
         return self.storage.open(self._file_key(session_id, name))

@@ -80,11 +80,11 @@ async def upload_file(request: web.Request) -> web.Response:
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
-    if "thumb" in request.query:
-        return await thumbnail(request)
     session_id = await existing_session(request)
     name = check_name(request.match_info["filename"])
     sessions = request.config_dict[SESSIONS]
+    if "thumb" in request.query:
+        return await thumbnail(request, session_id, name)
     try:
         return await send_object(
             request, lambda: sessions.open_file(session_id, name), filename=name, content_type=content_type_of(name)
@@ -93,9 +93,7 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         raise file_not_found(session_id, name) from None
 
 
-async def thumbnail(request: web.Request) -> web.StreamResponse:
-    session_id = parse_session_id(request.match_info["id"])
-    name = check_name(request.match_info["filename"])
+async def thumbnail(request: web.Request, session_id: str, name: str) -> web.StreamResponse:
     spec = parse_thumb(request.query["thumb"])
     at = parse_time(request.query.get("time"))
     thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
@@ -104,7 +102,7 @@ async def thumbnail(request: web.Request) -> web.StreamResponse:
         raise invalid(f"No thumbnail for '{name}': thumbnails are made of images and videos")
     filename = f"{PurePosixPath(name).stem or name}.jpg"
     try:
-        source = await sessions.stat_file(session_id, name)  # and the session meanwhile
+        source = await sessions.stat_file(session_id, name)
         prefix = sessions.thumbnail_prefix(session_id, name)
         return await send_object(
             request,

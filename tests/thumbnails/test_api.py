@@ -129,11 +129,13 @@ def test_missing_file(mix: Mix, session_id: str) -> None:
     assert (code, kind, text) == (404, "not_found", f"File 'none.jpg' not found in session '{session_id}'")
 
 
-def test_missing_session_is_the_answer_before_a_missing_file(mix: Mix, session_id: str) -> None:
+def test_a_missing_session_is_the_answer_before_any_other(mix: Mix, session_id: str) -> None:
     upload(mix, session_id, "a.jpg", encode(gradient(64, 64), "JPEG"))
     mix.sessions.delete(id=session_id)
-    for name in ("a.jpg", "none.jpg"):
-        code, kind, text = error_of(lambda n=name: mix.files.get_session_file(id=session_id, filename=n, thumb="100"))
+    for name, thumb in [("a.jpg", "100"), ("none.jpg", "100"), ("a.jpg", "bad"), ("a.txt", "100")]:
+        code, kind, text = error_of(
+            lambda n=name, t=thumb: mix.files.get_session_file(id=session_id, filename=n, thumb=t)
+        )
         assert (code, kind, text) == (404, "not_found", f"Session with ID '{session_id}' not found")
 
 
