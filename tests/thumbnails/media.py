@@ -44,7 +44,10 @@ def video(
     left tenth always white, so orientation shows), one keyframe every 2.5 s."""
     out = io.BytesIO()
     with av.open(out, mode="w", format=fmt) as container:
-        stream = container.add_stream(codec, rate=fps)
+        # No scene-cut keyframes where the colour changes: only the regular ones.
+        stream = container.add_stream(
+            codec, rate=fps, options={"x264-params": "scenecut=0"} if codec == "libx264" else {}
+        )
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.codec_context.gop_size = int(fps * 2.5)
