@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 from aiohttp import web
 
 from backends import backend_from_url
@@ -39,7 +37,10 @@ def create_app(settings: Settings) -> web.Application:
     app[LIFECYCLE] = lifecycle
     app[METRICS] = metrics
     app[STORAGE] = backend_from_url(settings.storage)
-    app.cleanup_ctx.append(_storage_lifetime)
+    # Signals around the sub-apps' rather than a cleanup context: aiohttp
+    # runs a parent's cleanup context before its sub-apps' cleanups, and
+    # thumbnails and folder processing still use the storage as they stop.
+    app.on_startup.append(_start_storage)
     app.router.add_get("/health", health)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", readiness)
@@ -47,10 +48,13 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/openapi.json", openapi)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
     app.add_subapp("/v1", folders.create_app(settings, app[STORAGE], metrics))
+    app.on_cleanup.append(_close_storage)
     return app
 
 
-async def _storage_lifetime(app: web.Application) -> AsyncIterator[None]:
+async def _start_storage(app: web.Application) -> None:
     await app[STORAGE].start()
-    yield
+
+
+async def _close_storage(app: web.Application) -> None:
     await app[STORAGE].close()

@@ -46,15 +46,16 @@ async def send_object(
     filename: str,
     content_type: str,
     cache_control: str = "no-cache",
+    attempts: int = OPEN_ATTEMPTS,
 ) -> web.StreamResponse:
     """Open the object and send it as the whole response, inside the handler.
 
     The body streams while the blob is open, and an error raised before the
     headers go out (412, 416, a missing object) still reaches the family's
     error middleware. A version replaced between open and read (S3) is
-    opened again, a few times at most.
+    opened again, ``attempts`` times at most.
     """
-    for _ in range(OPEN_ATTEMPTS):
+    for _ in range(attempts):
         with contextlib.suppress(ObjectChanged):
             async with open_blob() as blob:
                 response = ObjectResponse(

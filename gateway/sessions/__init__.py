@@ -30,4 +30,4 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
 
 
 async def _close_thumbnailer(app: web.Application) -> None:
-    app[THUMBNAILS].close()
+    await app[THUMBNAILS].close()

@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from backends import NotFound, ObjectChanged
+from backends import NotFound
 
 from ..http.bodies import read_json
 from ..http.downloads import send_object
@@ -109,6 +109,9 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
             lambda: thumbnails.open(source, prefix, spec, at if kind == "video" else None),
             filename=filename,
             content_type="image/jpeg",
+            # A cached thumbnail never changes; a source replaced while one is
+            # made is answered at once, not made again.
+            attempts=1,
         )
     except NotFound:  # the file, or its thumbnail with it, was just deleted
         raise file_not_found(session_id, name) from None
@@ -118,8 +121,6 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
         raise ApiError(503, "Thumbnail generation took too long; try again", headers={"Retry-After": "5"}) from None
     except Busy:
         raise ApiError(503, "Too many thumbnails are being made; try again", headers={"Retry-After": "5"}) from None
-    except ObjectChanged:  # replaced while being read (S3)
-        raise ApiError(503, "The file is being replaced; try again", headers={"Retry-After": "1"}) from None
 
 
 async def delete_file(request: web.Request) -> web.Response:

@@ -36,7 +36,7 @@ from typing import BinaryIO
 
 from aiohttp import web
 
-from backends import BaseBackend, NotFound
+from backends import BaseBackend, NotFound, ObjectChanged
 from backends.base import Blob, ObjectInfo
 from backends.memory import MemoryBlob
 
@@ -75,7 +75,12 @@ class Thumbnailer:
         #: Per key: the task making and storing it, and the bytes once made.
         self._making: dict[str, tuple[asyncio.Task[None], asyncio.Future[bytes]]] = {}
 
-    def close(self) -> None:
+    async def close(self) -> None:
+        """Stop making thumbnails: those under way are dropped, not cached."""
+        tasks = [task for task, _ in self._making.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -138,6 +143,8 @@ class Thumbnailer:
         started = time.perf_counter()
         try:
             async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
+                if blob.info.etag != source.etag:  # replaced since: not what the key names
+                    raise ObjectChanged(source.key)
                 loop = asyncio.get_running_loop()
                 if at is None:
                     work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
