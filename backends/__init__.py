@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote, urlsplit
 
-from .base import BaseBackend
+from .base import BaseBackend, Blob, Entry, ObjectInfo
 from .errors import (
     AlreadyExists,
     InvalidKey,
@@ -23,9 +23,12 @@ from .errors import (
 __all__ = [
     "AlreadyExists",
     "BaseBackend",
+    "Blob",
+    "Entry",
     "InvalidKey",
     "NotFound",
     "ObjectChanged",
+    "ObjectInfo",
     "StorageConfigError",
     "StorageError",
     "StorageUnavailable",

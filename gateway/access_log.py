@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from .http.downloads import body_bytes, status_for_logs
 from .http.forwarded import CLIENT_ADDRESS
 from .http.request_id import REQUEST_ID
 
@@ -36,9 +37,9 @@ class JsonAccessLogger(AbstractAccessLogger):
             "method": request.method,
             "route": route.canonical if route is not None else None,
             "path": request.path,
-            "status": response.status,
+            "status": status_for_logs(response),
             "bytes_in": request.content_length,
-            "bytes_out": response.body_length,
+            "bytes_out": body_bytes(request.method, response),
             "duration_ms": round(duration * 1000, 3),
             "peer": request.get(CLIENT_ADDRESS, request.remote),
             "user_agent": request.headers.get("User-Agent"),

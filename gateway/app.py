@@ -8,6 +8,8 @@ from backends import backend_from_url
 
 from . import folders, sessions
 from .health import health, readiness
+from .http.compression import compression_middleware
+from .http.cors import CorsPolicy
 from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
@@ -22,7 +24,7 @@ MAX_JSON_BODY = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway; its storage starts and stops with the app."""
-    lifecycle, metrics = Lifecycle(), Metrics()
+    lifecycle, metrics, cors = Lifecycle(), Metrics(), CorsPolicy(settings.cors_origins)
     app = web.Application(
         client_max_size=MAX_JSON_BODY,
         middlewares=[
@@ -30,9 +32,13 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware(),
             request_id_middleware,
             forwarded_middleware(settings.trusted_proxies),
+            *([cors.middleware()] if cors.enabled else []),
+            compression_middleware,
         ],
     )
     app.on_response_prepare.append(add_request_id_header)
+    if cors.enabled:
+        app.on_response_prepare.append(cors.add_headers)
     app[SETTINGS] = settings
     app[LIFECYCLE] = lifecycle
     app[METRICS] = metrics

@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 from .http.auth import UNAUTHORIZED_HEADERS, has_key
+from .http.downloads import body_bytes, status_for_logs
 from .state import SETTINGS
 
 
@@ -68,7 +69,7 @@ class Metrics:
             status = 500
             try:
                 response = await handler(request)
-                status = response.status
+                status = status_for_logs(response)
                 return response
             except web.HTTPException as exc:
                 status = exc.status
@@ -77,11 +78,8 @@ class Metrics:
                 self.requests.labels(*labels, str(status)).inc()
                 self.duration.labels(*labels).observe(time.perf_counter() - started)
                 self.bytes_in.labels(*labels).inc(request.content.total_bytes)
-                if response is not None and request.method != "HEAD":
-                    # The declared length also counts what sendfile sent, which
-                    # aiohttp's body_length does not; body_length covers chunked.
-                    length = response.content_length
-                    self.bytes_out.labels(*labels).inc(length if length is not None else response.body_length)
+                if response is not None:
+                    self.bytes_out.labels(*labels).inc(body_bytes(request.method, response))
 
         return measure
 

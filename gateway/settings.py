@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -54,6 +55,14 @@ class Settings:
     #: Seconds a processing job stays with a process that stopped renewing
     #: it (a crash) before another process takes it over.
     processing_lease_seconds: float = 30.0
+    #: Origins (``scheme://host[:port]``) whose pages may call the APIs, or
+    #: ``*`` for any; empty sends no CORS headers (see ``http/cors.py``).
+    cors_origins: tuple[str, ...] = ()
+    #: Keys of the signed links handed out when API keys are set: the first
+    #: signs, all verify. Empty: keys derived from the API keys.
+    url_signing_key: tuple[str, ...] = ()
+    #: Seconds a signed link works, at least (see ``http/signing.py``).
+    url_ttl: int = 3600
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
@@ -126,6 +135,27 @@ def _keys(value: Any) -> tuple[str, ...]:
     return tuple(keys)
 
 
+def _signing_keys(value: Any) -> tuple[str, ...]:
+    keys = _items(value)
+    if any(len(key) < 32 or " " in key for key in keys):
+        raise ValueError("each URL signing key needs at least 32 characters and no spaces")
+    return tuple(keys)
+
+
+ORIGIN = re.compile(r"(https?)://([a-z0-9.-]+|\[[0-9a-f:.]+\])(:[0-9]{1,5})?")
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    """``*`` alone, or origins as browsers send them: lower case, no path."""
+    origins = tuple(item.lower().rstrip("/") for item in _items(value))
+    if origins == ("*",):
+        return origins
+    for origin in origins:
+        if not ORIGIN.fullmatch(origin):
+            raise ValueError(f"{origin!r} is not an origin like https://app.example.com[:port], nor * alone")
+    return origins
+
+
 def _networks(value: Any) -> tuple[Network, ...]:
     return tuple(ipaddress.ip_network(item, strict=False) for item in _items(value))
 
@@ -143,6 +173,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "shutdown_grace": _seconds_up_to(3600),
     "processing_workers": _int_in(0, 64),
     "processing_lease_seconds": _positive_seconds_up_to(3600),
+    "cors_origins": _origins,
+    "url_signing_key": _signing_keys,
+    "url_ttl": _int_in(60, 7 * 24 * 3600),
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)}
 

@@ -4,6 +4,7 @@ from aiohttp import web
 
 from backends import BaseBackend
 
+from ..http.cors import CorsPolicy
 from ..http.family import family_app
 from ..metrics import Metrics
 from ..settings import Settings
@@ -15,7 +16,12 @@ from .store import FOLDERS, FolderStore
 
 def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
     """The ``/v1`` sub-application, with this family's errors and auth."""
-    app = family_app(render_error, settings.api_keys, on_unavailable=metrics.storage_errors.inc)
+    app = family_app(
+        render_error,
+        api_keys=settings.api_keys,
+        cors=CorsPolicy(settings.cors_origins),
+        on_unavailable=metrics.storage_errors.inc,
+    )
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
     app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0)
     app[PROCESSOR] = processor = Processor(

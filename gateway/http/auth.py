@@ -1,10 +1,11 @@
 """Optional API keys: ``Authorization: Bearer <key>`` on every route of the
-app this middleware is installed in (health checks live outside it)."""
+app this middleware is installed in (health checks live outside it), or a
+signed link where the family accepts one."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
@@ -23,10 +24,13 @@ def has_key(request: web.Request, keys: Sequence[str]) -> bool:
     return scheme.lower() == "bearer" and any(matches)
 
 
-def auth_middleware(keys: Sequence[str]) -> Middleware:
+def auth_middleware(keys: Sequence[str], opened_by_link: Callable[[web.Request], bool] | None = None) -> Middleware:
+    """``opened_by_link``, when given, lets in what a signed link opens
+    (see ``signing.py``), for tags that cannot send a header."""
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not has_key(request, keys):
+        if not has_key(request, keys) and not (opened_by_link and opened_by_link(request)):
             raise ApiError(401, "Missing or invalid API key", kind="unauthorized", headers=UNAUTHORIZED_HEADERS)
         return await handler(request)
 

@@ -8,13 +8,19 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from .errors import bad_request, invalid
+from .errors import ApiError, bad_request, invalid
 
 Model = TypeVar("Model", bound=BaseModel)
 
 
 async def read_json(request: web.Request, model: type[Model]) -> Model:
-    """Parse the body as ``model``; 400 with a readable reason otherwise."""
+    """Parse the body as ``model``; 400 with a readable reason otherwise.
+
+    Only ``application/json`` bodies (415 otherwise): a page of another
+    origin can send a ``text/plain`` body without a preflight, never a JSON
+    one, so no JSON write can reach a handler unannounced."""
+    if request.content_type != "application/json":
+        raise ApiError(415, f"Expected an application/json body, not {request.content_type}")
     try:
         data = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):

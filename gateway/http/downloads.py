@@ -13,30 +13,87 @@ range that starts past the end is 416 with ``Content-Range: bytes */size``.
 
 Uploaded files are served from the gateway's own origin, so every response
 carries ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy:
-sandbox``: an uploaded HTML or SVG file shows, but its scripts do not run.
+sandbox``: an uploaded HTML or SVG file shows, but its scripts do not run;
+``Referrer-Policy: no-referrer`` keeps its links from leaking the (maybe
+signed) URL it was opened by.
+
+Caching: a plain URL is revalidated every time (``no-cache`` with the
+ETag); a URL naming the version it was handed out for (``?v=``, see
+``version_tag``) is cached for a year as ``immutable`` when it is still that
+version, since a new version gets a new URL.
+
+A client that goes away mid-body (a cut download; browsers drop a video's
+``bytes=0-`` request as soon as they know its size) is no server fault: the
+body stops, and the response is marked ``CLIENT_GONE`` for the access log
+and metrics, which count it as 499 (nginx's "client closed request").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+import hashlib
+import unicodedata
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote
 
 from aiohttp import hdrs, web
 from aiohttp.helpers import ETag, parse_http_date
 
-from backends import ObjectChanged
-from backends.base import Blob
+from backends import Blob, ObjectChanged, ObjectInfo
 
 from .errors import ApiError
 
 OPEN_ATTEMPTS = 3
+REVALIDATE = "no-cache"
+YEAR = 365 * 24 * 3600
+#: Bytes of the body actually sent, sendfile included.
+BODY_SENT = web.ResponseKey("body_sent", int)
+#: Set when the client went away before the whole body was sent.
+CLIENT_GONE = web.ResponseKey("client_gone", bool)
+CLIENT_CLOSED_STATUS = 499
 
 
 def content_disposition(filename: str, disposition: str = "inline") -> str:
-    return f"{disposition}; filename*=UTF-8''{quote(filename, safe='')}"
+    """RFC 6266: ``filename*`` for clients that read it, and an ASCII
+    ``filename`` for those that do not (``curl -OJ``): accents dropped,
+    anything else non-ASCII, quotes, backslashes and ``%`` as ``_``."""
+    decomposed = unicodedata.normalize("NFKD", filename)
+    fallback = "".join(
+        c if c.isascii() and c.isprintable() and c not in '"\\%' else "_"
+        for c in decomposed
+        if not unicodedata.combining(c)
+    )
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
+def version_tag(etag: str) -> str:
+    """The ``v`` of a URL handed out for this version of a file: short,
+    URL-safe, and says nothing of the content."""
+    return hashlib.blake2b(etag.encode(), digest_size=8).hexdigest()
+
+
+def cache_control(named: str | None, etag: str, *, private: bool) -> str:
+    """Cached for long if the URL names this version (``named``), else
+    revalidated. ``private`` where API keys guard the files, so that shared
+    caches keep nothing."""
+    if named is None or named != version_tag(etag):
+        return REVALIDATE
+    return f"{'private' if private else 'public'}, max-age={YEAR}, immutable"
+
+
+def body_bytes(method: str, response: web.StreamResponse) -> int:
+    """Bytes of the body sent, for logs and metrics."""
+    if BODY_SENT in response:
+        return response[BODY_SENT]
+    if method == hdrs.METH_HEAD:
+        return 0
+    return response.content_length or 0
+
+
+def status_for_logs(response: web.StreamResponse) -> int:
+    return CLIENT_CLOSED_STATUS if response.get(CLIENT_GONE) else response.status
 
 
 async def send_object(
@@ -45,7 +102,8 @@ async def send_object(
     *,
     filename: str,
     content_type: str,
-    cache_control: str = "no-cache",
+    caching: Callable[[ObjectInfo], str] = lambda info: REVALIDATE,
+    headers: Mapping[str, str] | None = None,
     attempts: int = OPEN_ATTEMPTS,
 ) -> web.StreamResponse:
     """Open the object and send it as the whole response, inside the handler.
@@ -53,14 +111,16 @@ async def send_object(
     The body streams while the blob is open, and an error raised before the
     headers go out (412, 416, a missing object) still reaches the family's
     error middleware. A version replaced between open and read (S3) is
-    opened again, ``attempts`` times at most.
+    opened again, ``attempts`` times at most. ``caching`` gives the
+    ``Cache-Control`` of the version opened.
     """
     for _ in range(attempts):
         with contextlib.suppress(ObjectChanged):
             async with open_blob() as blob:
                 response = ObjectResponse(
-                    blob, filename=filename, content_type=content_type, cache_control=cache_control
+                    blob, filename=filename, content_type=content_type, cache_control=caching(blob.info)
                 )
+                response.headers.update(headers or {})
                 await response.send(request)
                 return response
     raise ApiError(503, "The file is being replaced; try again", headers={"Retry-After": "1"})
@@ -69,7 +129,7 @@ async def send_object(
 class ObjectResponse(web.StreamResponse):
     """The response to a GET or HEAD of one object version."""
 
-    def __init__(self, blob: Blob, *, filename: str, content_type: str, cache_control: str = "no-cache") -> None:
+    def __init__(self, blob: Blob, *, filename: str, content_type: str, cache_control: str = REVALIDATE) -> None:
         super().__init__()
         self._blob = blob
         info = blob.info
@@ -83,6 +143,7 @@ class ObjectResponse(web.StreamResponse):
                 hdrs.ACCEPT_RANGES: "bytes",
                 "X-Content-Type-Options": "nosniff",
                 "Content-Security-Policy": "sandbox",
+                "Referrer-Policy": "no-referrer",
             }
         )
 
@@ -147,27 +208,44 @@ class ObjectResponse(web.StreamResponse):
             self.set_status(206)
             self.headers[hdrs.CONTENT_RANGE] = f"bytes {start}-{end - 1}/{size}"
         self.content_length = end - start
+        self[BODY_SENT] = 0
         if request.method == hdrs.METH_HEAD or start == end:
             await self.prepare(request)
         elif self._blob.file is not None and request.transport is not None:
             await self.prepare(request)
-            await self._sendfile(request, start, end)
+            await self._until_gone(self._sendfile(request, start, end))
         else:
-            chunks = self._blob.stream(start, end)
-            first = await anext(chunks)  # ObjectChanged here still gets an error response
-            await self.prepare(request)
-            await self.write(first)
-            async for chunk in chunks:
-                await self.write(chunk)
-        await self.write_eof()
+            async with contextlib.aclosing(self._blob.stream(start, end)) as chunks:
+                first = await anext(chunks)  # ObjectChanged here still gets an error response
+                await self.prepare(request)
+                await self._until_gone(self._write_all(first, chunks))
+        if not self.get(CLIENT_GONE):
+            await self.write_eof()
+
+    async def _until_gone(self, sending: Coroutine[None, None, None]) -> None:
+        try:
+            await sending
+        except ConnectionError:
+            self[CLIENT_GONE] = True
+
+    async def _write_all(self, first: bytes, rest: AsyncIterator[bytes]) -> None:
+        await self.write(first)
+        self[BODY_SENT] += len(first)
+        async for chunk in rest:
+            await self.write(chunk)
+            self[BODY_SENT] += len(chunk)
 
     async def _sendfile(self, request: web.BaseRequest, start: int, end: int) -> None:
         assert self._blob.file is not None and request.transport is not None
         try:
-            await asyncio.get_running_loop().sendfile(request.transport, self._blob.file, start, end - start)
+            self[BODY_SENT] = await asyncio.get_running_loop().sendfile(
+                request.transport, self._blob.file, start, end - start
+            )
         except NotImplementedError:  # e.g. TLS: plain writes instead
-            async for chunk in self._blob.stream(start, end):
-                await self.write(chunk)
+            async with contextlib.aclosing(self._blob.stream(start, end)) as chunks:
+                async for chunk in chunks:
+                    await self.write(chunk)
+                    self[BODY_SENT] += len(chunk)
 
 
 def _etag_match(value: str, candidates: tuple[ETag, ...], *, weak: bool) -> bool:

@@ -5,15 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from .auth import auth_middleware
+from .cors import CorsPolicy
 from .errors import Renderer, error_middleware
 
 
-def family_app(render: Renderer, api_keys: Sequence[str], on_unavailable: Callable[[], object]) -> web.Application:
-    """Errors of everything below in the family's format (``render``), auth
-    included; the API keys, when any are set, on every route."""
-    middlewares = [error_middleware(render, on_unavailable=on_unavailable)]
+def family_app(
+    render: Renderer,
+    *,
+    api_keys: Sequence[str],
+    cors: CorsPolicy,
+    on_unavailable: Callable[[], object],
+    opened_by_link: Callable[[web.Request], bool] | None = None,
+) -> web.Application:
+    """Errors of everything below in the family's format (``render``), writes
+    from pages of other origins refused, and the API keys, when any are set,
+    on every route (or a signed link, where ``opened_by_link`` accepts it)."""
+    middlewares: list[Middleware] = [
+        error_middleware(render, on_unavailable=on_unavailable),
+        cors.write_guard(),
+    ]
     if api_keys:
-        middlewares.append(auth_middleware(api_keys))
+        middlewares.append(auth_middleware(api_keys, opened_by_link))
     return web.Application(middlewares=middlewares)

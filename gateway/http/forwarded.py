@@ -55,10 +55,8 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
                 return str(address) if address else None
         return str(addresses[0]) if addresses else None
 
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if not trusted or not is_trusted(_address(request.remote)):
-            return await handler(request)
+    def as_forwarded(request: web.Request) -> dict[str, str]:
+        """What the trusted peer's forwarded headers change."""
         changes: dict[str, str] = {}
         if request.forwarded:
             # The last element is the one our trusted peer added.
@@ -76,6 +74,23 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
             del changes["scheme"]
         if "host" in changes and not HOST.fullmatch(changes["host"]):
             del changes["host"]
+        return changes
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        changes = as_forwarded(request) if trusted and is_trusted(_address(request.remote)) else {}
+        if "host" not in changes and hdrs.HOST not in request.headers:
+            changes |= _local_host(request)
         return await handler(request.clone(**changes) if changes else request)
 
     return middleware
+
+
+def _local_host(request: web.Request) -> dict[str, str]:
+    """An HTTP/1.0 request may have no ``Host``: aiohttp then takes the
+    address it arrived on without the port, which the URLs handed out need."""
+    sockname = request.transport.get_extra_info("sockname") if request.transport else None
+    if not isinstance(sockname, tuple):
+        return {}
+    host = f"[{sockname[0]}]" if len(sockname) == 4 else sockname[0]
+    return {"host": f"{host}:{sockname[1]}"}

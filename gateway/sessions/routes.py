@@ -12,5 +12,5 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/sessions/{id}/files", views.list_files)
     app.router.add_post("/sessions/{id}/files/upload", views.upload_file)
     # ".+" so that a name with a (decoded) slash gets a clear 400, not a 404.
-    app.router.add_get("/sessions/{id}/files/{filename:.+}", views.get_file)
-    app.router.add_delete("/sessions/{id}/files/{filename:.+}", views.delete_file)
+    app.router.add_get("/sessions/{id}/files/{filename:.+}", views.get_file, name=views.FILE_ROUTE)
+    app.router.add_delete("/sessions/{id}/files/{filename:.+}", views.delete_file, name=views.FILE_ROUTE)

@@ -6,21 +6,38 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from urllib.parse import quote
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
-from backends import NotFound
+from backends import Entry, NotFound
 
 from ..http.bodies import read_json
-from ..http.downloads import send_object
+from ..http.downloads import cache_control, send_object, version_tag
 from ..http.errors import ApiError, invalid, not_found
 from ..http.filenames import check_name, from_form
+from ..http.signing import LINKS
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
-from ..thumbnails import THUMBNAILS, Busy, MediaError
+from ..thumbnails import THUMBNAILS, Busy, MediaError, negotiate
 from ..thumbnails.spec import parse_thumb, parse_time
 from .models import CreateSession, FileInfo
 from .store import SESSIONS, content_type_of, parse_session_id
+
+#: The route of one file, which its signed links open.
+FILE_ROUTE = "session-file"
+
+
+def file_target(session_id: str, name: str) -> str:
+    """What a signed link to this file names: the file and its session."""
+    return f"session-file\n{session_id}\n{name}"
+
+
+def linked_file(request: web.Request) -> str | None:
+    """The target of a file route's request, as its signed link names it."""
+    resource = request.match_info.route.resource
+    if resource is None or resource.name != FILE_ROUTE:
+        return None
+    return file_target(request.match_info["id"], request.match_info["filename"])
 
 
 async def existing_session(request: web.Request) -> str:
@@ -34,10 +51,18 @@ def file_not_found(session_id: str, name: str) -> Exception:
     return not_found(f"File '{name}' not found in session '{session_id}'")
 
 
-def file_info(request: web.Request, session_id: str, name: str, size: int, modified: float) -> dict:
+def file_info(request: web.Request, session_id: str, name: str, entry: Entry) -> dict:
+    """The file as listed; its ``url`` names this version (``v``, so that
+    browsers may cache what it opens) and, with API keys, is a signed link."""
     path = f"/api/sessions/{session_id}/files/{quote(name, safe='')}"
-    url = request.url.with_path(path, encoded=True)
-    return FileInfo(name=name, size=size, modified=int(modified), url=str(url)).wire()
+    query = {"v": version_tag(entry.etag), **request.config_dict[LINKS].sign(file_target(session_id, name))}
+    url = request.url.with_path(path, encoded=True).with_query(query)
+    return FileInfo(name=name, size=entry.size, modified=int(entry.modified), url=str(url)).wire()
+
+
+def caching(request: web.Request, etag: str) -> str:
+    """``Cache-Control`` of what a request for the file at ``etag`` gets."""
+    return cache_control(request.query.get("v"), etag, private=bool(request.config_dict[SETTINGS].api_keys))
 
 
 async def create_session(request: web.Request) -> web.Response:
@@ -66,7 +91,7 @@ async def delete_session(request: web.Request) -> web.Response:
 async def list_files(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
     files = await request.config_dict[SESSIONS].files(session_id)
-    return web.json_response([file_info(request, session_id, name, e.size, e.modified) for name, e in files])
+    return web.json_response([file_info(request, session_id, name, entry) for name, entry in files])
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -76,7 +101,7 @@ async def upload_file(request: web.Request) -> web.Response:
     name = check_name(from_form(part.filename))
     with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
         info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
-    return web.json_response(file_info(request, session_id, name, info.size, info.modified), status=201)
+    return web.json_response(file_info(request, session_id, name, info), status=201)
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
@@ -87,7 +112,11 @@ async def get_file(request: web.Request) -> web.StreamResponse:
         return await thumbnail(request, session_id, name)
     try:
         return await send_object(
-            request, lambda: sessions.open_file(session_id, name), filename=name, content_type=content_type_of(name)
+            request,
+            lambda: sessions.open_file(session_id, name),
+            filename=name,
+            content_type=content_type_of(name),
+            caching=lambda info: caching(request, info.etag),
         )
     except NotFound:
         raise file_not_found(session_id, name) from None
@@ -100,15 +129,19 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
     kind = thumbnails.kind(name)
     if kind is None:
         raise invalid(f"No thumbnail for '{name}': thumbnails are made of images and videos")
-    filename = f"{PurePosixPath(name).stem or name}.jpg"
+    output = negotiate(request.headers.get(hdrs.ACCEPT))
+    filename = f"{PurePosixPath(name).stem or name}{output.extension}"
     try:
         source = await sessions.stat_file(session_id, name)
         prefix = sessions.thumbnail_prefix(session_id, name)
         return await send_object(
             request,
-            lambda: thumbnails.open(source, prefix, spec, at if kind == "video" else None),
+            lambda: thumbnails.open(source, prefix, spec, at if kind == "video" else None, output),
             filename=filename,
-            content_type="image/jpeg",
+            content_type=output.media_type,
+            # Made of the source version the link names, if it does.
+            caching=lambda _: caching(request, source.etag),
+            headers={hdrs.VARY: hdrs.ACCEPT},
             # A cached thumbnail never changes; a source replaced while one is
             # made is answered at once, not made again.
             attempts=1,

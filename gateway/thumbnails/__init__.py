@@ -41,6 +41,7 @@ from backends.base import Blob, ObjectInfo
 from backends.memory import MemoryBlob
 
 from .errors import Busy, MediaError
+from .formats import JPEG, Output, negotiate
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
 from .images import image_thumbnail
 from .ranges import RangeReader
@@ -96,12 +97,12 @@ class Thumbnailer:
 
     @contextlib.asynccontextmanager
     async def open(
-        self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None
+        self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None, output: Output = JPEG
     ) -> AsyncIterator[Blob]:
         """The thumbnail of ``source`` (a video's frame at ``at`` seconds, an
-        image's when ``at`` is None), opened from the cache or made now;
-        either way under an ETag naming its cache key."""
-        key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}.jpg"
+        image's when ``at`` is None) as ``output``, opened from the cache or
+        made now; either way under an ETag naming its cache key."""
+        key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}{output.extension}"
         etag = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
         async with contextlib.AsyncExitStack() as stack:
             cached = None
@@ -111,17 +112,17 @@ class Thumbnailer:
             if cached is not None:
                 yield _Named(cached, etag)
             else:
-                data = await self._made(source, key, spec, at)
-                yield MemoryBlob(ObjectInfo(key, len(data), etag, time.time(), "image/jpeg"), data)
+                data = await self._made(source, key, spec, at, output)
+                yield MemoryBlob(ObjectInfo(key, len(data), etag, time.time(), output.media_type), data)
 
-    async def _made(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None) -> bytes:
+    async def _made(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None, output: Output) -> bytes:
         """The thumbnail's bytes, made by this request or by one already making them."""
         making = self._making.get(key)
         if making is None:
             if len(self._making) >= self._backlog:
                 raise Busy
             made = asyncio.get_running_loop().create_future()
-            task = asyncio.ensure_future(self._make(source, key, spec, at, made))
+            task = asyncio.ensure_future(self._make(source, key, spec, at, output, made))
             self._making[key] = making = (task, made)
             task.add_done_callback(lambda done: self._finished(key, done, made))
         async with asyncio.timeout(self._timeout):
@@ -136,7 +137,13 @@ class Thumbnailer:
             log.warning("a thumbnail was answered but not cached: %s", error)
 
     async def _make(
-        self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None, made: asyncio.Future[bytes]
+        self,
+        source: ObjectInfo,
+        key: str,
+        spec: ThumbSpec,
+        at: float | None,
+        output: Output,
+        made: asyncio.Future[bytes],
     ) -> None:
         """Make the thumbnail into ``made``, then store it. Waiters get it as
         soon as it is made, before the source is closed and while it is stored."""
@@ -147,9 +154,9 @@ class Thumbnailer:
                     raise ObjectChanged(source.key)
                 loop = asyncio.get_running_loop()
                 if at is None:
-                    work = functools.partial(image_thumbnail, file, spec, self._max_pixels)
+                    work = functools.partial(image_thumbnail, file, spec, self._max_pixels, output=output)
                 else:
-                    work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels)
+                    work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels, output=output)
                 made.set_result(await loop.run_in_executor(self._executor, work))
                 self._observe(time.perf_counter() - started)
         except asyncio.CancelledError:
@@ -161,7 +168,7 @@ class Thumbnailer:
                 raise  # closing the source failed, after the answer: logged by _finished
             made.set_exception(exc)
             return
-        await self._storage.put_bytes(key, made.result(), content_type="image/jpeg")
+        await self._storage.put_bytes(key, made.result(), content_type=output.media_type)
 
 
 class _Named(Blob):
@@ -191,4 +198,4 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
 
-__all__ = ["THUMBNAILS", "Busy", "MediaError", "Thumbnailer"]
+__all__ = ["JPEG", "THUMBNAILS", "Busy", "MediaError", "Output", "Thumbnailer", "negotiate"]

@@ -3,23 +3,22 @@ flattened to RGB on white, and a pixel limit checked before decoding."""
 
 from __future__ import annotations
 
-import io
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import MediaError
+from .formats import JPEG, Output
 from .spec import ThumbSpec
 
 #: The decoders we let Pillow use; anything else is refused unread.
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
-JPEG_QUALITY = 85
 
 
-def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> bytes:
-    """A JPEG thumbnail of the image in ``source``; ``MediaError`` if it cannot be made."""
+def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: Output = JPEG) -> bytes:
+    """A thumbnail of the image in ``source``; ``MediaError`` if it cannot be made."""
     try:
         with Image.open(source, formats=FORMATS) as image:
             pixels = image.width * image.height
@@ -32,7 +31,7 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> bytes
             # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
             image.draft("RGB", (target[1], target[0]) if swapped else target)
             ImageOps.exif_transpose(image, in_place=True)
-            return encode_jpeg(resize(image, spec))
+            return output.encode(resize(image, spec))
     except UnidentifiedImageError:
         raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -64,9 +63,3 @@ def resize(image: Image.Image, spec: ThumbSpec, original: tuple[int, int] | None
     """
     size = spec.target(*(original or image.size))
     return _to_rgb(image).resize(size, Image.Resampling.LANCZOS, reducing_gap=1.5)
-
-
-def encode_jpeg(image: Image.Image) -> bytes:
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=JPEG_QUALITY)
-    return out.getvalue()

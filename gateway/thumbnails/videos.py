@@ -19,7 +19,8 @@ import av
 from PIL import Image
 
 from .errors import MediaError
-from .images import encode_jpeg, resize
+from .formats import JPEG, Output
+from .images import resize
 from .spec import ThumbSpec
 
 #: Pillow's Lanczos gets twice the thumbnail's pixels to work from.
@@ -29,9 +30,14 @@ DECODE_PIXELS = 2000 * 1920 * 1080
 
 
 def video_thumbnail(
-    source: BinaryIO, spec: ThumbSpec, at: float, max_pixels: int, decode_pixels: int = DECODE_PIXELS
+    source: BinaryIO,
+    spec: ThumbSpec,
+    at: float,
+    max_pixels: int,
+    decode_pixels: int = DECODE_PIXELS,
+    output: Output = JPEG,
 ) -> bytes:
-    """A JPEG of the frame shown at ``at`` seconds; ``MediaError`` if none can be had."""
+    """A thumbnail of the frame shown at ``at`` seconds; ``MediaError`` if none can be had."""
     try:
         with av.open(source, mode="r") as container:
             if not container.streams.video:
@@ -52,7 +58,7 @@ def video_thumbnail(
             image = _prescaled(frame, spec.target(*shown), shown)
             if frame.rotation:
                 image = image.rotate(frame.rotation, expand=True)  # both counter-clockwise
-            return encode_jpeg(resize(image, spec, original=shown))
+            return output.encode(resize(image, spec, original=shown))
     except av.FFmpegError as exc:
         raise MediaError(f"Corrupt or unreadable video: {exc}") from None
 

@@ -31,12 +31,13 @@ def test_full_download_headers(file_url: str) -> None:
     headers = response.headers
     assert headers["content-type"] == "image/jpeg"
     assert headers["content-length"] == str(len(DATA))
-    assert headers["content-disposition"] == "inline; filename*=UTF-8''photo%201.jpg"
+    assert headers["content-disposition"] == "inline; filename=\"photo 1.jpg\"; filename*=UTF-8''photo%201.jpg"
     assert headers["accept-ranges"] == "bytes"
     assert headers["etag"].startswith('"') and headers["etag"].endswith('"')
     assert headers["last-modified"].endswith("GMT")
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["content-security-policy"] == "sandbox"
+    assert headers["referrer-policy"] == "no-referrer"
     assert httpx.get(file_url).headers["etag"] == headers["etag"]
 
 

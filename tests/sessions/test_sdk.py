@@ -108,7 +108,7 @@ def test_upload_list_download_delete(mix: Mix, session_id: str) -> None:
     data = os.urandom(2 * 1024 * 1024 + 3)
     info = upload(mix, session_id, "data.bin", data)
     assert (info.name, info.size, info.is_dir) == ("data.bin", len(data), False)
-    assert info.url.endswith(f"/api/sessions/{session_id}/files/data.bin")
+    assert info.url.split("?")[0].endswith(f"/api/sessions/{session_id}/files/data.bin")
     upload(mix, session_id, "notes.txt", b"hello")
     listed = mix.files.list_session_files(id=session_id)
     assert [(f.name, f.size) for f in listed] == [("data.bin", len(data)), ("notes.txt", 5)]
@@ -173,7 +173,7 @@ def test_percent_in_a_name_is_literal(mix: Mix, session_id: str) -> None:
     # The client leaves '%' unencoded in paths, so such a name is reached
     # through its `url`, which encodes it; it is never decoded twice.
     info = upload(mix, session_id, "%2e%2e", b"literal")
-    assert info.url.endswith("/files/%252e%252e")
+    assert info.url.split("?")[0].endswith("/files/%252e%252e")
     assert httpx.get(info.url).content == b"literal"
     assert httpx.delete(info.url).status_code == 204
 

@@ -29,7 +29,7 @@ def test_thumbnail_is_cached_and_revalidates(gateway: ThreadedGateway, mix: Mix,
     upload(mix, session_id, "photo.jpg", jpeg_with_orientation(800, 400, 6))  # shown 400 wide, 800 high
     first = mix.files.get_session_file(id=session_id, filename="photo.jpg", thumb="w100", time=1.0)
     assert first.headers["content-type"] == "image/jpeg"
-    assert first.headers["content-disposition"] == "inline; filename*=UTF-8''photo.jpg"
+    assert first.headers["content-disposition"] == "inline; filename=\"photo.jpg\"; filename*=UTF-8''photo.jpg"
     assert Image.open(io.BytesIO(first.read())).size == (100, 200)
     assert generated(gateway) == 1
     # Answered from memory while it was being stored; once stored, it is
