@@ -1,6 +1,11 @@
-"""``Accept``-style headers: the weight a client gives each value."""
+"""Content negotiation: the weight a client gives each value of an
+``Accept``-style header, and the ``Vary`` that says a response chose."""
 
 from __future__ import annotations
+
+from collections.abc import MutableMapping
+
+from aiohttp import hdrs
 
 
 def weights(header: str | None) -> dict[str, float]:
@@ -20,3 +25,10 @@ def weights(header: str | None) -> dict[str, float]:
         if value:
             found[value] = weight
     return found
+
+
+def vary(headers: MutableMapping[str, str], name: str) -> None:
+    """Add ``name`` to the one ``Vary`` header of a response."""
+    present = [item.strip() for item in headers.get(hdrs.VARY, "").split(",") if item.strip()]
+    if name.lower() not in (item.lower() for item in present):
+        headers[hdrs.VARY] = ", ".join([*present, name])

@@ -19,7 +19,7 @@ import brotli
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler
 
-from .accept import weights
+from .accept import vary, weights
 
 MIN_BYTES = 1024
 #: Bodies above this are compressed in a worker thread, off the event loop.
@@ -54,7 +54,7 @@ async def compression_middleware(request: web.Request, handler: Handler) -> web.
         or hdrs.CONTENT_ENCODING in response.headers
     ):
         return response
-    response.headers.add(hdrs.VARY, hdrs.ACCEPT_ENCODING)
+    vary(response.headers, hdrs.ACCEPT_ENCODING)
     body = response.body
     coding = accepted_coding(request.headers.get(hdrs.ACCEPT_ENCODING))
     if coding is None or not isinstance(body, bytes | bytearray) or len(body) < MIN_BYTES:

@@ -28,6 +28,7 @@ from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 from yarl import URL
 
+from .accept import vary
 from .errors import ApiError
 
 ALLOW_HEADERS = ", ".join(
@@ -125,7 +126,7 @@ class CorsPolicy:
         if hdrs.ACCESS_CONTROL_ALLOW_ORIGIN in response.headers:  # a preflight
             return
         if not self.any:
-            response.headers.add(hdrs.VARY, hdrs.ORIGIN)
+            vary(response.headers, hdrs.ORIGIN)
         origin = request.headers.get(hdrs.ORIGIN)
         if origin is not None and self.allows(origin):
             response.headers[hdrs.ACCESS_CONTROL_ALLOW_ORIGIN] = "*" if self.any else origin

@@ -40,7 +40,8 @@ def page(tmp_path: Path) -> Iterator[PageServer]:
 def thumbnail_requests(gateway: ThreadedGateway, headers: dict[str, str]) -> int:
     """GETs of session files answered so far (the page downloads only once)."""
     text = httpx.get(f"{gateway.url}/metrics", headers=headers).text
-    pattern = r'gateway_requests_total\{method="GET",route="/api/sessions/\{id\}/files/\{filename\}",status="\d+"\} (\S+)'
+    route = r'route="/api/sessions/\{id\}/files/\{filename\}"'
+    pattern = rf'gateway_requests_total\{{method="GET",{route},status="\d+"\}} (\S+)'
     return int(sum(float(count) for count in re.findall(pattern, text)))
 
 
