@@ -34,6 +34,7 @@ VALUES = {
     "folder_id": f"source-{uuid.uuid4()}",
     "file_id": f"file-{uuid.uuid4()}",
     "source_id": f"source-{uuid.uuid4()}",
+    "folder_name": "some-folder",
 }
 
 

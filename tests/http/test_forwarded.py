@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import Callable
 
 import httpx
@@ -96,3 +98,16 @@ async def test_client_address(aiohttp_client, trusted: list[str], headers: dict[
     app.router.add_get("/", echo)
     client = await aiohttp_client(app)
     assert await (await client.get("/", headers=headers)).text() == remote
+
+
+def test_http10_without_host_gets_urls_with_the_port(gateway: ThreadedGateway) -> None:
+    url = upload_url(gateway, {})
+    session_files = url.split("/files/")[0].removeprefix(gateway.url) + "/files"
+    with socket.create_connection(("127.0.0.1", gateway.settings.port)) as sock:
+        sock.sendall(f"GET {session_files} HTTP/1.0\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 200")
+    assert json.loads(body)[0]["url"] == url

@@ -149,3 +149,50 @@ def test_video_frames_by_time(gateway: ThreadedGateway, mix: Mix, session_id: st
     assert generated(gateway) == 3  # 1.5 s the second time came from the cache
     default = mix.files.get_session_file(id=session_id, filename="clip.mp4", thumb="w100")
     assert colour_of(Image.open(io.BytesIO(default.read()))) == SECOND_COLOURS[1]  # time defaults to 1.0
+
+
+CHROMIUM_ACCEPT = "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"
+
+
+def test_webp_for_clients_that_accept_it(gateway: ThreadedGateway, mix: Mix, session_id: str) -> None:
+    url = upload(mix, session_id, "photo.jpg", encode(gradient(400, 200), "JPEG")).url
+    jpeg = httpx.get(f"{url}&thumb=w100")  # as the Mix client: no image Accept
+    webp = httpx.get(f"{url}&thumb=w100", headers={"Accept": CHROMIUM_ACCEPT})
+    refused = httpx.get(f"{url}&thumb=w100", headers={"Accept": "image/webp;q=0, */*"})
+    assert [r.headers["content-type"] for r in (jpeg, webp, refused)] == ["image/jpeg", "image/webp", "image/jpeg"]
+    assert [Image.open(io.BytesIO(r.content)).format for r in (jpeg, webp)] == ["JPEG", "WEBP"]
+    assert Image.open(io.BytesIO(webp.content)).size == (100, 50)
+    assert all(r.headers["vary"] == "Accept" for r in (jpeg, webp))
+    assert webp.headers["content-disposition"].startswith('inline; filename="photo.webp"')
+    assert jpeg.headers["etag"] != webp.headers["etag"]  # two cache entries
+    assert httpx.get(f"{url}&thumb=w100", headers={"Accept": CHROMIUM_ACCEPT}).content == webp.content
+    assert generated(gateway) == 2
+
+
+def test_thumbnails_carry_no_metadata_of_the_source(mix: Mix, session_id: str) -> None:
+    exif = Image.Exif()
+    exif[0x0112] = 1
+    exif[0x010E] = "secret description"
+    source = encode(gradient(400, 200), "JPEG", exif=exif, comment=b"secret comment", icc_profile=b"\0" * 128)
+    url = upload(mix, session_id, "photo.jpg", source).url
+    for accept in ["*/*", CHROMIUM_ACCEPT]:
+        thumbnail = httpx.get(f"{url}&thumb=w100", headers={"Accept": accept}).content
+        image = Image.open(io.BytesIO(thumbnail))
+        assert b"secret" not in thumbnail
+        assert not {"exif", "comment", "icc_profile", "xmp"} & set(image.info)
+
+
+def test_links_naming_the_version_are_cached_for_long(mix: Mix, session_id: str) -> None:
+    url = upload(mix, session_id, "photo.png", encode(gradient(64, 64), "PNG")).url
+    plain = url.split("?")[0]
+    assert httpx.get(f"{url}&thumb=32").headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert httpx.get(url).headers["cache-control"] == "public, max-age=31536000, immutable"
+    assert httpx.get(f"{plain}?thumb=32").headers["cache-control"] == "no-cache"
+    assert httpx.get(plain).headers["cache-control"] == "no-cache"
+    new = upload(mix, session_id, "photo.png", encode(gradient(32, 64), "PNG")).url
+    assert new != url
+    # The old link now gets the new file, which must not be kept as the old one.
+    stale = httpx.get(f"{url}&thumb=32")
+    assert stale.headers["cache-control"] == "no-cache"
+    assert Image.open(io.BytesIO(stale.content)).size == (16, 32)
+    assert httpx.get(url).headers["cache-control"] == "no-cache"
