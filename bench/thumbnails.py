@@ -9,10 +9,14 @@ subprocess, on the same files in the same run.
 - a 1080p H.264 video at a keyframe, mid-GOP and near the end: the gateway's
   first generation vs ``ffmpeg -ss T -i file -frames:v 1`` as a subprocess;
 - thumbnail requests per second at concurrency 4 (distinct specs, so every
-  one is made).
+  one is made);
+- the output formats: bytes, encode time and PSNR (against the resized
+  pixels before encoding) of JPEG q85 (the Mix client's), WebP q85 (what
+  browsers get) and AVIF (not served), at three thumbnail widths.
 
 Needs pyvips with libvips (``pip install pyvips pyvips-binary``) and ffmpeg
-(Debian package). Usage: ``python -m bench.thumbnails [--rounds 9]``.
+(Debian package). Usage: ``python -m bench.thumbnails [--rounds 9]``;
+``--formats-only`` runs the last part alone, without either.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import itertools
+import math
 import statistics
 import subprocess
 import sys
@@ -30,9 +36,9 @@ from pathlib import Path
 
 import aiohttp
 import av
-import pyvips
-from PIL import Image
+from PIL import Image, ImageChops, ImageFilter, ImageStat
 
+from gateway.thumbnails.formats import JPEG, WEBP, Output
 from gateway.thumbnails.images import image_thumbnail
 from gateway.thumbnails.spec import ThumbSpec
 from tests.server import free_port
@@ -136,6 +142,8 @@ async def run(rounds: int) -> None:
                 times: dict[str, list[float]] = {}
 
                 def pyvips_thumbnail() -> None:
+                    import pyvips
+
                     times.setdefault("image: pyvips", []).append(
                         timed_sync(lambda: pyvips.Image.thumbnail(str(jpeg), 200).write_to_buffer(".jpg[Q=85]"))
                     )
@@ -195,10 +203,54 @@ async def run(rounds: int) -> None:
     print(f"  24 MP JPEG thumbnails/s at concurrency 4: {rate:.1f}")
 
 
+AVIF = Output("AVIF", "image/avif", ".avif", {"quality": 60})
+FORMAT_WIDTHS = (200, 400, 1024)
+
+
+def psnr(reference: Image.Image, other: Image.Image) -> float:
+    mse = statistics.mean(rms**2 for rms in ImageStat.Stat(ImageChops.difference(reference, other)).rms)
+    return float("inf") if mse == 0 else 10 * math.log10(255**2 / mse)
+
+
+def formats(rounds: int) -> None:
+    """Two sources: the 24 MP bench picture (gradients and noise, hard to
+    compress) and a smooth one (a blurred Mandelbrot set, like a photo's
+    large areas)."""
+    with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmp:
+        path = Path(tmp) / "photo.jpg"
+        make_jpeg(path)
+        with Image.open(path) as image:
+            image.draft("RGB", (1500, 1000))
+            noisy = image.convert("RGB")
+    shape = Image.effect_mandelbrot((1500, 1000), (-2, -1.2, 1, 1.2), 100).convert("L")
+    gradients = [Image.linear_gradient("L").resize((1500, 1000)), Image.radial_gradient("L").resize((1500, 1000))]
+    smooth = Image.merge("RGB", (shape, *gradients)).filter(ImageFilter.GaussianBlur(2))
+    print(f"Thumbnail formats, medians of {rounds} encodes:")
+    print(f"  {'source':<6} {'width':>5} {'format':<6} {'bytes':>8} {'vs JPEG':>8} {'encode ms':>10} {'PSNR dB':>8}")
+    for (label, source), width in itertools.product([("noisy", noisy), ("smooth", smooth)], FORMAT_WIDTHS):
+        small = source.resize((width, round(source.height * width / source.width)), Image.Resampling.LANCZOS)
+        jpeg_bytes = len(JPEG.encode(small.copy()))
+        for output in (JPEG, WEBP, AVIF):
+            encode_ms = statistics.median(
+                timed_sync(lambda o=output, s=small: o.encode(s.copy()))
+                for _ in range(rounds)  # type: ignore[misc]
+            )
+            data = output.encode(small.copy())
+            decoded = Image.open(io.BytesIO(data)).convert("RGB")
+            print(
+                f"  {label:<6} {width:>5} {output.pillow:<6} {len(data):>8} {len(data) / jpeg_bytes:>8.2f}"
+                f" {encode_ms * 1000:>10.1f} {psnr(small, decoded):>8.1f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
-    asyncio.run(run(parser.parse_args().rounds))
+    parser.add_argument("--formats-only", action="store_true", help="only the output formats' figures")
+    args = parser.parse_args()
+    if not args.formats_only:
+        asyncio.run(run(args.rounds))
+    formats(args.rounds)
 
 
 if __name__ == "__main__":

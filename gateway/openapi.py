@@ -19,9 +19,11 @@ from .sessions.models import CreateSession, FileInfo, Session
 
 REF = "#/components/schemas/{model}"
 UNAVAILABLE = "Storage unavailable; retry after Retry-After seconds"
+FOREIGN_WRITE = "A write from a page of an origin not in cors_origins"
 SESSION_ERRORS = {
     "400": "Bad input (validation_error or bad_request)",
-    "401": "Missing or invalid API key",
+    "401": "Missing or invalid API key, or an expired or tampered signed link",
+    "403": FOREIGN_WRITE,
     "404": "Unknown session or file",
     "503": UNAVAILABLE,
 }
@@ -30,10 +32,11 @@ SESSION_ERRORS = {
 FOLDER_ERRORS = {
     "400": "Bad input: request body, pagination cursor, multipart body, file name or duplicate",
     "401": "Missing or invalid API key",
+    "403": FOREIGN_WRITE,
     "404": "Unknown folder or file",
     "409": "Name conflict; retrying cannot help (x-should-retry: false)",
     "413": "Too large",
-    "415": "Unsupported file type",
+    "415": "Unsupported file type, or a body that is not application/json",
     "422": "Malformed id or query value",
     "503": UNAVAILABLE,
 }
@@ -58,7 +61,7 @@ def _folder_operation(summary: str, responses: dict[str, Any], codes: tuple[str,
     errors = {
         code: {"description": FOLDER_ERRORS[code], "content": _json("FolderError")}
         | ({"headers": NO_RETRY} if code == "409" else {})
-        for code in sorted({"401", "503", *codes})
+        for code in sorted({"401", "403", "503", *codes})
     }
     return {"summary": summary, "responses": {**responses, **errors}, **extra}
 
@@ -104,6 +107,13 @@ UPLOAD = {
         }
     },
 }
+FILE_QUERY = [
+    _query("thumb", {"type": "string", "pattern": "^[wh]?[0-9]{1,4}$"}, "Thumbnail: N (in an NxN box), wN or hN"),
+    _query("time", {"type": "number", "minimum": 0, "maximum": 86400, "default": 1.0}, "Video frame, seconds"),
+    _query("v", {"type": "string"}, "The version a handed-out URL names: cached as immutable while current"),
+    _query("exp", {"type": "integer"}, "Signed link: expiry, unix seconds"),
+    _query("sig", {"type": "string"}, "Signed link: signature (opens this file without a key)"),
+]
 OPEN = {"security": []}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 STATUS = {"application/json": {"schema": {"type": "object"}}}
@@ -134,7 +144,15 @@ def document() -> dict[str, Any]:
     }
     schemas["FolderError"] = {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}}
     file_download = {
-        "200": {"description": "The file (Range, ETag and conditional requests supported)"},
+        "200": {
+            "description": "The file (Range, ETag and conditional requests supported), or with thumb= its "
+            "thumbnail: WebP when Accept lists image/webp, else JPEG (Vary: Accept)",
+            "content": {
+                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/webp": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
         "206": {"description": "The requested byte range"},
         "304": {"description": "Not modified"},
         "416": {"description": "Range not satisfiable", "content": _json("Error")},
@@ -189,7 +207,10 @@ def document() -> dict[str, Any]:
                 ),
                 "post": _operation(
                     "Create a session",
-                    {"201": {"description": "Created", "content": _json("Session")}},
+                    {
+                        "201": {"description": "Created", "content": _json("Session")},
+                        "415": {"description": "Not an application/json body", "content": _json("Error")},
+                    },
                     requestBody={"required": True, "content": _json("CreateSession")},
                 ),
             },
@@ -220,8 +241,8 @@ def document() -> dict[str, Any]:
             },
             "/api/sessions/{id}/files/{filename}": {
                 "parameters": [SESSION_ID, FILENAME],
-                "get": _operation("Download a file", file_download),
-                "head": _operation("A file's headers", file_download),
+                "get": _operation("Download a file or its thumbnail", file_download, parameters=FILE_QUERY),
+                "head": _operation("A file's headers", file_download, parameters=FILE_QUERY),
                 "delete": _operation("Delete a file", {"204": {"description": "Deleted"}}),
             },
             **_folder_paths(),
