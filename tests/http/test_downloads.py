@@ -116,3 +116,20 @@ def test_overwrite_changes_the_etag(gateway: ThreadedGateway, file_url: str) -> 
     httpx.post(f"{session_files}/upload", files={"file": ("photo 1.jpg", b"new")})
     response = httpx.get(file_url, headers={"If-None-Match": etag})
     assert (response.status_code, response.content) == (200, b"new")
+
+
+@pytest.mark.parametrize(
+    ("name", "fallback"),
+    [
+        ("résumé 2024.txt", "resume 2024.txt"),
+        ("报告.pdf", "__.pdf"),
+        ('say "hi" \\ 100%.txt', "say _hi_ _ 100_.txt"),
+        ("ﬁle.txt", "file.txt"),
+    ],
+)
+def test_content_disposition_has_an_ascii_fallback(name: str, fallback: str) -> None:
+    from urllib.parse import quote
+
+    from gateway.http.downloads import content_disposition
+
+    assert content_disposition(name) == f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"

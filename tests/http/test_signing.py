@@ -111,9 +111,10 @@ def path_and_query(url: str) -> tuple[str, dict[str, str]]:
     return parts.path, dict(parse_qsl(parts.query))
 
 
-async def test_the_url_handed_out_opens_its_file_without_a_header(client) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("name", ["notes.txt", "résumé 2024 (1).txt", "a+b&c=d;e%20f#g?.txt"])
+async def test_the_url_handed_out_opens_its_file_without_a_header(client, name: str) -> None:  # noqa: ANN001
     data = b"signed " * 1000
-    session, url = await upload(client, "notes.txt", data)
+    session, url = await upload(client, name, data)
     path, query = path_and_query(url)
     assert set(query) == {"v", "exp", "sig"}
     response = await client.get(path, params=query)
