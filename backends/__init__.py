@@ -17,6 +17,7 @@ from .errors import (
     ObjectChanged,
     StorageConfigError,
     StorageError,
+    StorageFull,
     StorageUnavailable,
 )
 
@@ -31,6 +32,7 @@ __all__ = [
     "ObjectInfo",
     "StorageConfigError",
     "StorageError",
+    "StorageFull",
     "StorageUnavailable",
     "backend_from_url",
 ]

@@ -24,10 +24,11 @@ from __future__ import annotations
 import contextlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from .errors import StorageFull
 from .keys import check_key
 
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
@@ -64,12 +65,16 @@ class Blob(ABC):
     file: BinaryIO | None = None
 
     @abstractmethod
-    def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         """Yield bytes ``[start, end)`` of this version in chunks."""
 
 
 class BaseBackend(ABC):
     """Async object storage. Implementations live beside this module."""
+
+    #: Whether the last write failed for lack of space (``StorageFull``) and
+    #: none has succeeded since: what readiness reports.
+    full: bool = False
 
     async def start(self) -> None:
         """Prepare for use (create folders, open client sessions)."""
@@ -119,7 +124,8 @@ class BaseBackend(ABC):
         object is left alone and ``AlreadyExists`` raised.
         """
         check_key(key)
-        return await self._put(key, chunks, content_type, dict(metadata or {}), if_absent)
+        with self._space_tracked():
+            return await self._put(key, chunks, content_type, dict(metadata or {}), if_absent)
 
     async def stat(self, key: str) -> ObjectInfo:
         """Return the object's info, or raise ``NotFound``."""
@@ -169,7 +175,17 @@ class BaseBackend(ABC):
     ) -> ObjectInfo:
         """Store a small object held in memory."""
         check_key(key)
-        return await self._put_bytes(key, data, content_type, if_absent)
+        with self._space_tracked():
+            return await self._put_bytes(key, data, content_type, if_absent)
+
+    @contextlib.contextmanager
+    def _space_tracked(self) -> Iterator[None]:
+        try:
+            yield
+        except StorageFull:
+            self.full = True
+            raise
+        self.full = False
 
     async def _put_bytes(self, key: str, data: bytes, content_type: str, if_absent: bool) -> ObjectInfo:
         """Through ``_put``; backends with a cheaper way override this."""

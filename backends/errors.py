@@ -36,3 +36,9 @@ class ObjectChanged(StorageError):
 
 class StorageUnavailable(StorageError):
     """The storage cannot be reached or fails; worth retrying later."""
+
+
+class StorageFull(StorageError):
+    """No room for the write (a full disk or quota, an object over the
+    store's size limit); nothing of it was kept. Worth retrying once space
+    is freed."""

@@ -31,7 +31,7 @@ import shutil
 import stat
 import time
 import uuid
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,7 +39,7 @@ import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from .base import DEFAULT_CONTENT_TYPE, BaseBackend, Blob, Entry, ObjectInfo
-from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError
+from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError, StorageFull
 
 WRITE_SIZE = 1 * 1024 * 1024
 SYNC_EVERY = 16 * 1024 * 1024
@@ -62,7 +62,7 @@ class LocalBlob(Blob):
         self.info = info
         self.file = file
 
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         end = self.info.size if end is None else end
         loop = asyncio.get_running_loop()
         fd = self.file.fileno()
@@ -113,9 +113,10 @@ class LocalBackend(BaseBackend):
     ) -> ObjectInfo:
         tmp = self._tmp / uuid.uuid4().hex
         try:
-            async with aiofiles.open(tmp, "wb") as file:
-                await _write_durably(file, chunks)
-            info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
+            with _space_errors():
+                async with aiofiles.open(tmp, "wb") as file:
+                    await _write_durably(file, chunks)
+                info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(tmp.unlink)
@@ -127,7 +128,8 @@ class LocalBackend(BaseBackend):
         """One trip to a worker thread, where a streamed put takes seven:
         records and thumbnails are small and written often. As with a
         streamed put's commit, a put cancelled once in the thread completes."""
-        info, replaced = await asyncio.to_thread(self._put_whole, key, data, content_type, if_absent)
+        with _space_errors():
+            info, replaced = await asyncio.to_thread(self._put_whole, key, data, content_type, if_absent)
         if replaced is not None:
             self._unlink_later(replaced)
         return info
@@ -391,6 +393,18 @@ class _StaleSidecar(Exception):
 
 def _is_file(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode)
+
+
+@contextlib.contextmanager
+def _space_errors() -> Iterator[None]:
+    """A full disk or quota as ``StorageFull``: the put's temporary file is
+    removed by its caller, so nothing of it stays."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise StorageFull(f"no space left: {exc.strerror}") from exc
+        raise
 
 
 def _stat_path(path: Path, key: str, open_file: bool) -> tuple[BinaryIO | None, os.stat_result]:

@@ -10,7 +10,7 @@ import bisect
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
 
 from .base import BaseBackend, Blob, Entry, ObjectInfo
 from .errors import AlreadyExists, NotFound
@@ -23,7 +23,7 @@ class MemoryBlob(Blob):
         self.info = info
         self._data = data
 
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         end = self.info.size if end is None else end
         view = memoryview(self._data)
         for offset in range(start, end, CHUNK_SIZE):

@@ -30,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterable, AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,7 +40,7 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .base import BaseBackend, Blob, Entry, ObjectInfo
-from .errors import AlreadyExists, NotFound, ObjectChanged, StorageConfigError, StorageUnavailable
+from .errors import AlreadyExists, NotFound, ObjectChanged, StorageConfigError, StorageFull, StorageUnavailable
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
 READ_SIZE = 1024 * 1024
@@ -50,6 +50,17 @@ def _is(error: ClientError, *codes: str) -> bool:
     status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
     return error.response.get("Error", {}).get("Code") in codes or status in codes
 
+
+#: Error codes (and the status) of S3 servers out of room: a quota, a full
+#: MinIO or Ceph, an object over the size limit.
+FULL = (
+    "507",
+    "EntityTooLarge",
+    "QuotaExceeded",
+    "XMinioStorageFull",
+    "InsufficientStorage",
+    "XMinioAdminBucketQuotaExceeded",
+)
 
 #: What the S3 client raises when S3 cannot be reached or read.
 _UNREACHABLE = (TimeoutError, BotoCoreError, OSError, aiohttp.ClientError)
@@ -64,6 +75,8 @@ def _translate(exc: Exception, key: str) -> Exception:
             return ObjectChanged(key)
         if _is(exc, "NoSuchBucket"):
             return StorageUnavailable(f"bucket is gone: {exc}")
+        if _is(exc, *FULL):
+            return StorageFull(f"S3 has no room: {exc}")
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
         if status >= 500 or _is(exc, "SlowDown", "RequestTimeout"):
             return StorageUnavailable(f"S3 failed: {exc}")
@@ -92,7 +105,7 @@ class S3Blob(Blob):
         self.info = info
         self._backend = backend
 
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         end = self.info.size if end is None else end
         if start >= end:
             return

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
 from backends import backend_from_url
 
 from . import folders, sessions
+from .folders.errors import render_error as folder_errors
 from .health import health, readiness
 from .http.compression import compression_middleware
 from .http.cors import CorsPolicy
+from .http.errors import unrouted_middleware
 from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
 from .openapi import openapi
+from .sessions.errors import render_error as session_errors
 from .settings import Settings
 from .state import LIFECYCLE, SETTINGS, STORAGE
 
 #: Largest JSON body (session create and the like); uploads stream instead.
 MAX_JSON_BODY = 1024 * 1024
+#: How the HTTP server runs the app (``web.AppRunner`` keywords), for the
+#: CLI and the tests alike. Request bodies are not decompressed: the API
+#: families refuse compressed ones (415), and aiohttp would otherwise fail
+#: on a body that is not in its claimed coding while draining it after the
+#: answer, and log that as an unhandled error.
+SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -32,6 +43,7 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware(),
             request_id_middleware,
             forwarded_middleware(settings.trusted_proxies),
+            unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
             compression_middleware,
         ],

@@ -15,7 +15,7 @@ from aiohttp import web
 from backends import StorageConfigError
 
 from .access_log import JsonAccessLogger, access_logger
-from .app import create_app
+from .app import SERVER_OPTIONS, create_app
 from .settings import Settings, SettingsError, load_settings
 from .state import LIFECYCLE
 
@@ -40,6 +40,7 @@ async def serve(settings: Settings) -> None:
         access_log_class=JsonAccessLogger,
         access_log=access_logger(),
         shutdown_timeout=5,  # for what is left once Lifecycle.shut_down has waited
+        **SERVER_OPTIONS,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -58,6 +58,9 @@ class Metrics:
             "gateway_storage_unavailable", "Requests failed because the storage was unavailable",
             registry=self.registry,
         )  # fmt: skip
+        self.storage_full = Counter(
+            "gateway_storage_full", "Requests failed because the storage was full (507)", registry=self.registry
+        )
 
     def middleware(self) -> Middleware:
         @web.middleware

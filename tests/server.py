@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from gateway.app import create_app
+from gateway.app import SERVER_OPTIONS, create_app
 from gateway.settings import Settings
 
 
@@ -47,7 +47,7 @@ class ThreadedGateway:
 
     async def _start(self) -> None:
         # As the CLI: a connection still busy at shutdown gets 5 s, not 60.
-        self._runner = web.AppRunner(create_app(self.settings), shutdown_timeout=5)
+        self._runner = web.AppRunner(create_app(self.settings), shutdown_timeout=5, **SERVER_OPTIONS)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
 

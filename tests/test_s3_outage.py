@@ -45,7 +45,9 @@ def test_outage_gives_503_and_recovers(own_s3: SeaweedFS) -> None:
             assert response.status_code == 503, (method, url, response.text)
             assert response.headers["retry-after"].isdigit()
             assert response.json()["error"]["type"] == "internal_error"
-        assert httpx.get(f"{gateway.url}/readyz", timeout=60).status_code == 503
+        ready = httpx.get(f"{gateway.url}/readyz", timeout=60)
+        # Nothing of the storage's error (its endpoint) goes to whoever asks.
+        assert (ready.status_code, ready.json()) == (503, {"status": "unavailable"})
         assert httpx.get(f"{gateway.url}/health").status_code == 200  # the process itself is fine
         metrics = httpx.get(f"{gateway.url}/metrics").text
         assert "gateway_storage_unavailable_total 3.0" in metrics

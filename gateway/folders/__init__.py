@@ -21,6 +21,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
         api_keys=settings.api_keys,
         cors=CorsPolicy(settings.cors_origins),
         on_unavailable=metrics.storage_errors.inc,
+        on_full=metrics.storage_full.inc,
     )
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
     app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0)

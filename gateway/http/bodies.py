@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from typing import TypeVar
 
-from aiohttp import web
+from aiohttp import hdrs, web
+from aiohttp.typedefs import Handler
 from pydantic import BaseModel, ValidationError
 
 from .errors import ApiError, bad_request, invalid
@@ -23,12 +23,23 @@ async def read_json(request: web.Request, model: type[Model]) -> Model:
         raise ApiError(415, f"Expected an application/json body, not {request.content_type}")
     try:
         data = await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # JSONDecodeError, UnicodeDecodeError; too deep
         raise bad_request("Request body is not valid JSON") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid(f"Invalid request body: {describe(exc)}") from None
+
+
+@web.middleware
+async def identity_bodies(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request bodies as sent: no client of either API compresses them, and
+    a body that claims a coding but is not in it would fail deep in a
+    handler. 415 at the door instead."""
+    coding = request.headers.get(hdrs.CONTENT_ENCODING, "identity").strip().lower()
+    if coding != "identity":
+        raise ApiError(415, f"Content-Encoding {coding!r} is not accepted: send the body uncompressed")
+    return await handler(request)
 
 
 def describe(exc: ValidationError) -> str:

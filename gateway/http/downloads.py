@@ -9,7 +9,8 @@ answers errors in plain text rather than in the API family's format.
 
 Where RFC 9110 leaves a choice: a Range header we cannot parse, or with
 several ranges, is ignored (200 with the whole object); a syntactically valid
-range that starts past the end is 416 with ``Content-Range: bytes */size``.
+range that starts past the end, or the empty suffix ``bytes=-0``, is 416 with
+``Content-Range: bytes */size``.
 
 Uploaded files are served from the gateway's own origin, so every response
 carries ``X-Content-Type-Options: nosniff`` and ``Content-Security-Policy:
@@ -33,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -53,6 +55,7 @@ BODY_SENT = web.ResponseKey("body_sent", int)
 #: Set when the client went away before the whole body was sent.
 CLIENT_GONE = web.ResponseKey("client_gone", bool)
 CLIENT_CLOSED_STATUS = 499
+EMPTY_SUFFIX = re.compile(r"bytes=\s*-0+\s*")
 
 
 def content_disposition(filename: str, disposition: str = "inline") -> str:
@@ -168,22 +171,20 @@ class ObjectResponse(web.StreamResponse):
         """The (start, end) to send as 206, or None for the whole object."""
         if hdrs.RANGE not in request.headers or not self._if_range_holds(request):
             return None
+        size = self._blob.info.size
+        if EMPTY_SUFFIX.fullmatch(request.headers[hdrs.RANGE]):
+            raise _not_satisfiable(size)  # "the last 0 bytes", which aiohttp reads as "from byte 0"
         try:
             requested = request.http_range
         except ValueError:
             return None
-        size = self._blob.info.size
         start, end = requested.start, requested.stop
         if start is not None and start < 0:  # a suffix: the last -start bytes
             start, end = max(size + start, 0), size
         assert start is not None
         end = size if end is None else min(end, size)
         if start >= size:
-            raise ApiError(
-                416,
-                f"Range not satisfiable: the object has {size} bytes",
-                headers={hdrs.CONTENT_RANGE: f"bytes */{size}"},
-            )
+            raise _not_satisfiable(size)
         return start, end
 
     def _if_range_holds(self, request: web.BaseRequest) -> bool:
@@ -250,6 +251,12 @@ class ObjectResponse(web.StreamResponse):
 
 def _etag_match(value: str, candidates: tuple[ETag, ...], *, weak: bool) -> bool:
     return any(candidate.value in (value, "*") and (weak or not candidate.is_weak) for candidate in candidates)
+
+
+def _not_satisfiable(size: int) -> ApiError:
+    return ApiError(
+        416, f"Range not satisfiable: the object has {size} bytes", headers={hdrs.CONTENT_RANGE: f"bytes */{size}"}
+    )
 
 
 def _precondition_failed() -> ApiError:

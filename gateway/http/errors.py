@@ -9,12 +9,14 @@ from collections.abc import Callable, Mapping
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from backends import StorageUnavailable
+from backends import StorageFull, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
 #: What a client is told to wait when the storage is down.
 RETRY_AFTER_SECONDS = 5
+#: ... and when it is full: freeing space takes someone a while.
+FULL_RETRY_AFTER_SECONDS = 60
 
 #: Renders (status, message, kind, headers) as a family's error response.
 Renderer = Callable[[int, str, str, Mapping[str, str]], web.Response]
@@ -47,12 +49,17 @@ def not_found(message: str) -> ApiError:
     return ApiError(404, message)
 
 
-def error_middleware(render: Renderer, on_unavailable: Callable[[], object] = lambda: None) -> Middleware:
+def error_middleware(
+    render: Renderer,
+    on_unavailable: Callable[[], object] = lambda: None,
+    on_full: Callable[[], object] = lambda: None,
+) -> Middleware:
     """Turn every error raised below into ``render``'s format.
 
     aiohttp's own HTTP exceptions (no route, wrong method, body too large)
     are rendered the same way; an unavailable storage is a 503 with
-    ``Retry-After``; anything unexpected becomes a logged 500.
+    ``Retry-After``, a full one a 507 with ``Retry-After``; anything
+    unexpected becomes a logged 500.
     """
 
     @web.middleware
@@ -66,16 +73,44 @@ def error_middleware(render: Renderer, on_unavailable: Callable[[], object] = la
             log.warning("storage unavailable in %s %s: %s", request.method, request.path, exc)
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
             return render(503, "Storage is unavailable; try again shortly", "", headers)
+        except StorageFull as exc:
+            on_full()
+            log.warning("storage full in %s %s: %s", request.method, request.path, exc)
+            headers = {"Retry-After": str(FULL_RETRY_AFTER_SECONDS)}
+            return render(507, "Storage is full; nothing was stored. Try again once space is freed", "", headers)
         except web.HTTPException as exc:
             if exc.status < 400:
                 raise
-            headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
-            return render(exc.status, _message(exc), "", headers)
+            return rendered(render, exc)
         except Exception:
             log.exception("unhandled error in %s %s", request.method, request.path)
             return render(500, "Internal server error", "", {})
 
     return middleware
+
+
+def unrouted_middleware(families: Mapping[str, Renderer]) -> Middleware:
+    """aiohttp's own errors for requests no family's app was reached for (a
+    method the router cannot match, such as CONNECT), rendered in the format
+    of the family whose prefix the path has (``{"/api/": render, ...}``)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except web.HTTPException as exc:
+            # raw_path: aiohttp reads a CONNECT target as an authority, leaving path empty.
+            render = next((r for prefix, r in families.items() if request.raw_path.startswith(prefix)), None)
+            if exc.status < 400 or render is None:
+                raise
+            return rendered(render, exc)
+
+    return middleware
+
+
+def rendered(render: Renderer, exc: web.HTTPException) -> web.Response:
+    headers = {k: v for k, v in exc.headers.items() if k.lower() not in ("content-type", "content-length")}
+    return render(exc.status, _message(exc), "", headers)
 
 
 def _message(exc: web.HTTPException) -> str:

@@ -3,6 +3,13 @@
 aiohttp's ``client_max_size`` only guards bodies read whole; a multipart
 part read chunk by chunk is bounded here instead, so the limit holds however
 the client frames the body (Content-Length or chunked).
+
+Whatever aiohttp's multipart reader raises while it parses the client's
+bytes (``ValueError``, ``RuntimeError`` for an unknown ``_charset_``, its
+own ``BadHttpMessage`` for a header line it cannot read, and whatever the
+next aiohttp release adds) is a malformed body, a 400, never a server
+fault: the reader parses nothing but what the client sent. Fields before the
+file's are bounded in number and bytes, so no body keeps the loop busy.
 """
 
 from __future__ import annotations
@@ -17,10 +24,16 @@ from .errors import ApiError, bad_request
 CHUNK_SIZE = 256 * 1024
 #: Room for the multipart boundaries and part headers around the file bytes.
 MULTIPART_OVERHEAD = 64 * 1024
+#: Form fields read before the file's, at most.
+MAX_FIELDS_BEFORE_FILE = 16
 
 
 def too_large(limit: int) -> ApiError:
     return ApiError(413, f"File too large: the limit is {limit} bytes", kind="bad_request")
+
+
+def malformed(exc: Exception) -> ApiError:
+    return bad_request(f"Malformed multipart body: {str(exc).strip() or type(exc).__name__}")
 
 
 @dataclass
@@ -37,8 +50,8 @@ class FilePart:
         while True:
             try:
                 chunk = await self.part.read_chunk(CHUNK_SIZE)
-            except ValueError as exc:
-                raise bad_request(f"Malformed multipart body: {exc}") from exc
+            except Exception as exc:  # see the module's docstring
+                raise malformed(exc) from exc
             if not chunk:
                 if not self.part.at_eof():
                     raise bad_request("Malformed multipart body: it ends before the closing boundary")
@@ -58,7 +71,9 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
     skipped = 0
     try:
         reader = await request.multipart()
-        while (part := await reader.next()) is not None:
+        for _ in range(MAX_FIELDS_BEFORE_FILE + 1):
+            if (part := await reader.next()) is None:
+                raise bad_request(f"Missing multipart field '{field}'")
             if not isinstance(part, BodyPartReader):
                 continue  # a nested multipart is never our file
             if part.name == field:
@@ -69,6 +84,8 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
                 skipped += len(chunk)
                 if skipped > MULTIPART_OVERHEAD:
                     raise bad_request(f"Other form fields may hold {MULTIPART_OVERHEAD} bytes at most")
-    except (ValueError, AssertionError) as exc:
-        raise bad_request(f"Malformed multipart body: {exc}") from exc
-    raise bad_request(f"Missing multipart field '{field}'")
+    except ApiError:
+        raise
+    except Exception as exc:  # see the module's docstring
+        raise malformed(exc) from exc
+    raise bad_request(f"At most {MAX_FIELDS_BEFORE_FILE} form fields may come before '{field}'")

@@ -24,6 +24,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
         api_keys=settings.api_keys,
         cors=CorsPolicy(settings.cors_origins),
         on_unavailable=metrics.storage_errors.inc,
+        on_full=metrics.storage_full.inc,
         opened_by_link=link_check(links, linked_file),
     )
     app[LINKS] = links

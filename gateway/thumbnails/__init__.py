@@ -29,7 +29,7 @@ import io
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
 from typing import BinaryIO
@@ -179,7 +179,7 @@ class _Named(Blob):
         self.file = blob.file
         self._blob = blob
 
-    def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         return self._blob.stream(start, end)
 
 

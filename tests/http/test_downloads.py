@@ -133,3 +133,9 @@ def test_content_disposition_has_an_ascii_fallback(name: str, fallback: str) -> 
     from gateway.http.downloads import content_disposition
 
     assert content_disposition(name) == f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def test_an_empty_suffix_range_is_416(file_url: str) -> None:
+    response = httpx.get(file_url, headers={"Range": "bytes=-0"})
+    assert response.status_code == 416
+    assert response.headers["content-range"] == f"bytes */{len(DATA)}"
