@@ -432,8 +432,9 @@ def test_sigterm_during_an_upload(image: str, local_disk: dict[str, dict], tmp_p
     env = deployment_env(local_disk, {("file-gateway", "api-keys"): API_KEY})
     data = data_volume(tmp_path / "data")
     chunks = [os.urandom(256 * 1024) for _ in range(32)]
-    # The body lasts past the ConfigMap's drain, into the shutdown grace.
-    body = SlowBody(chunks, pause=(float(env["GATEWAY_DRAIN_SECONDS"]) + 2) / len(chunks))
+    # Sent from 1 s before the SIGTERM to about 3 s past the ConfigMap's drain:
+    # it ends in the shutdown grace, after the gateway stopped listening.
+    body = SlowBody(chunks, pause=(float(env["GATEWAY_DRAIN_SECONDS"]) + 4) / len(chunks))
     with Container(image, local_disk, env, data) as container:
         mix = container.mix()
         session = mix.sessions.create(browser_mode="local-browser-service", title="sigterm")
