@@ -50,14 +50,7 @@ class SeaweedFS:
         env = {**os.environ, **self.environment()}
         with (self.folder / "weed.log").open("ab") as log:  # weed keeps its own copy
             self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env)
-        client = botocore.session.get_session().create_client(
-            "s3",
-            endpoint_url=self.endpoint,
-            region_name="us-east-1",
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            config=botocore.config.Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
-        )
+        client = self.client()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
@@ -81,6 +74,18 @@ class SeaweedFS:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+
+    def client(self):  # noqa: ANN201 (botocore's clients are made at run time)
+        """A plain botocore S3 client on this server, without retries."""
+        env = self.environment()
+        return botocore.session.get_session().create_client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=env["AWS_REGION"],
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+            config=botocore.config.Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+        )
 
     def environment(self) -> dict[str, str]:
         return {

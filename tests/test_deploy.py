@@ -3,40 +3,13 @@ for a current Kubernetes, with the probes, limits and hardening we rely on."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
-
 import kubernetes_validate
 import pytest
 import yaml
 
 from gateway.settings import load_settings
 
-DEPLOY = Path(__file__).parent.parent / "deploy"
-KUBERNETES = kubernetes_validate.latest_version()
-KUBECTL = shutil.which("kubectl")
-
-
-def render(overlay: str) -> dict[str, dict]:
-    if KUBECTL is None:
-        pytest.skip("kubectl is not installed: cannot render the Kustomize overlays")
-    output = subprocess.run(
-        [KUBECTL, "kustomize", str(DEPLOY / "k8s" / "overlays" / overlay)],
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    documents = [doc for doc in yaml.safe_load_all(output) if doc]
-    for document in documents:
-        kubernetes_validate.validate(document, KUBERNETES, strict=True)
-    return {document["kind"]: document for document in documents}
-
-
-def gateway_container(deployment: dict) -> dict:
-    [container] = deployment["spec"]["template"]["spec"]["containers"]
-    return container
+from .kustomize import DEPLOY, KUBERNETES, gateway_container, render
 
 
 @pytest.mark.parametrize("overlay", ["local-disk", "s3"])
@@ -95,12 +68,3 @@ def test_ingress_example_streams_uploads() -> None:
     annotations = ingress["metadata"]["annotations"]
     assert annotations["nginx.ingress.kubernetes.io/proxy-request-buffering"] == "off"
     assert annotations["nginx.ingress.kubernetes.io/proxy-body-size"] == "2g"
-
-
-def test_dockerfile_runs_the_gateway_as_a_user() -> None:
-    dockerfile = (DEPLOY / "Dockerfile").read_text()
-    final_stage = dockerfile.split("\nFROM ")[-1]
-    assert final_stage.startswith("python:3.11-slim")
-    assert "USER 10001" in final_stage
-    assert 'ENTRYPOINT ["python", "-m", "gateway"]' in final_stage
-    assert "apt-get" not in final_stage  # no build tools in the final image
