@@ -9,13 +9,23 @@ in the URL's query:
   servers (MinIO, SeaweedFS, Ceph); default ``auto``;
 - ``create_bucket=true``: create a missing bucket at start instead of
   refusing to start;
-- ``pool=N``: connections to S3 at most (default 50).
+- ``pool=N``: connections to S3 at most (default 50);
+- ``multipart_grace=S``: incomplete multipart uploads under the prefix older
+  than S seconds are aborted (default 86400, a day).
 
 Uploads stream: an object smaller than one part is sent with one PUT; a
 larger one as a multipart upload with ``PART_SIZE`` parts, one part sent
 while the next is received (two part buffers per upload, whatever the file
 size). Any failure, cancellation or client disconnect aborts the multipart
-upload, so no parts linger and no partial object becomes visible.
+upload, so no parts linger and no partial object becomes visible. What a
+crash (SIGKILL, a lost node) or an abort sent while S3 was down leaves
+behind is aborted by a sweep every process runs at start and every
+``min(grace / 2, 1 h)``: it lists the incomplete uploads under its prefix and
+aborts those begun more than ``multipart_grace`` ago, so a failed abort is
+retried by the next sweep. Replicas may sweep at the same time: an upload
+another one aborted first is gone, which is all either wants. A bucket
+lifecycle rule (``AbortIncompleteMultipartUpload``) is the belt to these
+braces.
 Put-if-absent uses ``If-None-Match: *`` on the PUT or the completion, so
 races between gateway replicas resolve in S3 itself.
 
@@ -29,8 +39,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -40,7 +52,15 @@ from aiobotocore.session import get_session
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from .base import BaseBackend, Blob, Entry, ObjectInfo
-from .errors import AlreadyExists, NotFound, ObjectChanged, StorageConfigError, StorageFull, StorageUnavailable
+from .errors import (
+    AlreadyExists,
+    NotFound,
+    ObjectChanged,
+    StorageConfigError,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+)
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
 READ_SIZE = 1024 * 1024
@@ -50,6 +70,10 @@ def _is(error: ClientError, *codes: str) -> bool:
     status = str(error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", ""))
     return error.response.get("Error", {}).get("Code") in codes or status in codes
 
+
+log = logging.getLogger(__name__)
+#: Incomplete multipart uploads older than this are aborted (seconds).
+MULTIPART_GRACE = 24 * 3600
 
 #: Error codes (and the status) of S3 servers out of room: a quota, a full
 #: MinIO or Ceph, an object over the size limit.
@@ -142,13 +166,24 @@ class S3Blob(Blob):
 
 
 class S3Backend(BaseBackend):
-    def __init__(self, bucket: str, prefix: str, *, addressing_style: str, create_bucket: bool, pool: int) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str,
+        *,
+        addressing_style: str,
+        create_bucket: bool,
+        pool: int,
+        multipart_grace: float = MULTIPART_GRACE,
+    ) -> None:
         self.bucket = bucket
         self.prefix = prefix
         self._addressing_style = addressing_style
         self._create_bucket = create_bucket
         self._pool = pool
+        self._grace = multipart_grace
         self._stack = contextlib.AsyncExitStack()
+        self._sweeper: asyncio.Task[None] | None = None
         self.client: Any = None
 
     def full_key(self, key: str) -> str:
@@ -166,6 +201,45 @@ class S3Backend(BaseBackend):
         except BaseException:
             await self.close()
             raise
+        self._sweeper = asyncio.create_task(self._sweeping(), name="s3-multipart-sweep")
+
+    async def close(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        await self._stack.aclose()
+
+    async def _sweeping(self) -> None:
+        interval = max(1.0, min(self._grace / 2, 3600.0))
+        while True:
+            try:
+                if aborted := await self.sweep_multipart_uploads():
+                    log.info("aborted %d incomplete multipart uploads older than %gs", aborted, self._grace)
+            except (StorageError, ClientError) as exc:
+                log.warning("multipart sweep failed, retried in %gs: %s", interval, exc)
+            await asyncio.sleep(interval)
+
+    async def sweep_multipart_uploads(self) -> int:
+        """Abort the incomplete multipart uploads under the prefix begun more
+        than ``multipart_grace`` seconds ago; return how many."""
+        cutoff = datetime.now(UTC) - timedelta(seconds=self._grace)
+        aborted = 0
+        with _translated(self.prefix):
+            pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
+            async for page in pages:
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"] > cutoff:
+                        continue
+                    try:
+                        await self.client.abort_multipart_upload(
+                            Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    except ClientError as exc:
+                        if not _is(exc, "NoSuchUpload", "404"):  # aborted by another replica meanwhile
+                            raise
+                    aborted += 1
+        return aborted
 
     async def _check_bucket(self) -> None:
         try:
@@ -182,9 +256,6 @@ class S3Backend(BaseBackend):
             ) from None
         except (StorageUnavailable, ClientError) as exc:
             raise StorageConfigError(f"cannot use S3 bucket {self.bucket!r}: {exc}") from None
-
-    async def close(self) -> None:
-        await self._stack.aclose()
 
     async def ping(self) -> None:
         with _translated(self.bucket):
@@ -360,7 +431,7 @@ def from_url(url: str) -> S3Backend:
         raise StorageConfigError(f"S3 bucket names have 3 to 63 characters, not {bucket!r}")
     prefix = parts.path.strip("/")
     options = {name: values[-1] for name, values in parse_qs(parts.query).items()}
-    unknown = set(options) - {"addressing_style", "create_bucket", "pool"}
+    unknown = set(options) - {"addressing_style", "create_bucket", "pool", "multipart_grace"}
     if unknown:
         raise StorageConfigError(f"unknown S3 storage options: {', '.join(sorted(unknown))}")
     style = options.get("addressing_style", "auto")
@@ -372,6 +443,14 @@ def from_url(url: str) -> S3Backend:
     pool = options.get("pool", "50")
     if not pool.isdigit() or not 1 <= int(pool) <= 1000:
         raise StorageConfigError("pool must be a number of connections from 1 to 1000")
+    grace = options.get("multipart_grace", str(MULTIPART_GRACE))
+    if not grace.isdigit() or len(grace) > 9:
+        raise StorageConfigError("multipart_grace must be a number of seconds")
     return S3Backend(
-        bucket, f"{prefix}/" if prefix else "", addressing_style=style, create_bucket=create == "true", pool=int(pool)
+        bucket,
+        f"{prefix}/" if prefix else "",
+        addressing_style=style,
+        create_bucket=create == "true",
+        pool=int(pool),
+        multipart_grace=int(grace),
     )

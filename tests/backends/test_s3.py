@@ -76,6 +76,52 @@ async def test_cancelled_multipart_upload_is_aborted(s3: S3Backend) -> None:
     assert await s3.list("") == []
 
 
+async def leftover(s3: S3Backend, key: str) -> str:
+    """An incomplete multipart upload with one part, as a crash leaves it."""
+    target = {"Bucket": BUCKET, "Key": s3.full_key(key)}
+    upload_id = (await s3.client.create_multipart_upload(**target))["UploadId"]
+    await s3.client.upload_part(**target, UploadId=upload_id, PartNumber=1, Body=b"x" * PART_SIZE)
+    return upload_id
+
+
+async def test_the_sweep_aborts_what_crashes_left_once_past_the_grace(s3: S3Backend) -> None:
+    await leftover(s3, "crashed.bin")
+    await leftover(s3, "another.bin")
+    assert sorted(await open_uploads(s3)) == [s3.full_key("another.bin"), s3.full_key("crashed.bin")]
+    # A young upload is left to finish; one older than the grace goes.
+    assert await s3.sweep_multipart_uploads() == 0
+    sweeper = backend_from_url(f"s3://{BUCKET}/{s3.prefix}?addressing_style=path&multipart_grace=0")
+    assert isinstance(sweeper, S3Backend)
+    await sweeper.start()  # sweeps at start
+    try:
+        for _ in range(100):
+            if not await open_uploads(s3):
+                break
+            await asyncio.sleep(0.1)
+        assert await open_uploads(s3) == []
+        assert await sweeper.sweep_multipart_uploads() == 0  # and again: nothing, no error
+    finally:
+        await sweeper.close()
+
+
+async def test_replicas_sweeping_at_once_agree(s3: S3Backend, caplog: pytest.LogCaptureFixture) -> None:
+    for n in range(6):
+        await leftover(s3, f"crashed-{n}.bin")
+    replicas = [backend_from_url(f"s3://{BUCKET}/{s3.prefix}?addressing_style=path&multipart_grace=0") for _ in "ab"]
+    await asyncio.gather(*(replica.start() for replica in replicas))  # both sweep at once
+    try:
+        for _ in range(100):
+            if not await open_uploads(s3):
+                break
+            await asyncio.sleep(0.1)
+        assert await open_uploads(s3) == []
+        assert await asyncio.gather(*(r.sweep_multipart_uploads() for r in replicas)) == [0, 0]  # type: ignore[attr-defined]
+        assert "sweep failed" not in caplog.text
+    finally:
+        for replica in replicas:
+            await replica.close()
+
+
 async def test_multipart_put_if_absent(s3: S3Backend) -> None:
     await s3.put("claim.bin", chunks_of(b"a" * (PART_SIZE + 1)), if_absent=True)
     with pytest.raises(AlreadyExists):
@@ -112,6 +158,7 @@ async def test_unreachable_s3_is_a_start_error(s3_server: SeaweedFS, monkeypatch
         ("s3://bucket?addressing_style=sideways", "addressing_style"),
         ("s3://bucket?create_bucket=maybe", "create_bucket"),
         ("s3://bucket?pool=0", "pool"),
+        ("s3://bucket?multipart_grace=-1", "multipart_grace"),
     ],
 )
 def test_bad_urls(url: str, message: str) -> None:
