@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_urldispatcher import AbstractResource
 
 from .http.downloads import body_bytes, status_for_logs
 from .http.forwarded import CLIENT_ADDRESS
@@ -27,10 +29,32 @@ def access_logger() -> logging.Logger:
     return logger
 
 
+def _resource(request: web.BaseRequest) -> AbstractResource | None:
+    """The matched route; None for a request aiohttp answered before routing
+    (a header over its limits), whose ``match_info`` is not set."""
+    try:
+        return request.match_info.route.resource  # type: ignore[attr-defined]
+    except (AttributeError, AssertionError):
+        return None
+
+
+class ClientProtocolErrors(logging.Filter):
+    """aiohttp logs a request it cannot parse (a bad request line, a header
+    over its limits) as an error with a traceback, although the client sent
+    it and got its 400: one info line instead, so that errors in the log are
+    the server's own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError) and 400 <= error.code < 500:
+            record.msg, record.args = f"{record.getMessage()}: {error.code} {error.message}".strip(), None
+            record.levelno, record.levelname, record.exc_info = logging.INFO, "INFO", None
+        return True
+
+
 class JsonAccessLogger(AbstractAccessLogger):
     def log(self, request: web.BaseRequest, response: web.StreamResponse, duration: float) -> None:
-        match_info = getattr(request, "match_info", None)
-        route = getattr(getattr(match_info, "route", None), "resource", None)
+        route = _resource(request)
         entry = {
             "time": datetime.fromtimestamp(time.time() - duration, UTC).isoformat(timespec="milliseconds"),
             "request_id": request.get(REQUEST_ID),

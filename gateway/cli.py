@@ -14,7 +14,7 @@ from aiohttp import web
 
 from backends import StorageConfigError
 
-from .access_log import JsonAccessLogger, access_logger
+from .access_log import ClientProtocolErrors, JsonAccessLogger, access_logger
 from .app import SERVER_OPTIONS, create_app
 from .settings import Settings, SettingsError, load_settings
 from .state import LIFECYCLE
@@ -24,6 +24,7 @@ log = logging.getLogger("gateway")
 
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiohttp.server").addFilter(ClientProtocolErrors())
     try:
         settings = load_settings(argv, os.environ)
         asyncio.run(serve(settings))

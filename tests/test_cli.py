@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -85,3 +86,18 @@ def test_sigterm_drains_and_lets_an_upload_finish(tmp_path: Path) -> None:
     with GatewayProcess(storage) as again:
         data = httpx.get(f"{again.url}/api/sessions/{session_id}/files/slow.bin").content
     assert data == b"".join(body)
+
+
+def test_requests_refused_before_routing_are_logged_without_a_traceback() -> None:
+    with GatewayProcess("memory://") as gateway:
+        for request in [b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10_000 + b"\r\n\r\n", b"NOT HTTP\r\n\r\n"]:
+            with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+                sock.sendall(request)
+                assert sock.recv(100).startswith(b"HTTP/1.0 400")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len([e for e in access_entries(gateway) if e["status"] == 400]) < 2:
+            time.sleep(0.05)
+        output = gateway.output()
+    refused = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"status":400' in line]
+    assert len(refused) == 2 and all(entry["route"] is None for entry in refused)
+    assert "Traceback" not in output and " ERROR " not in output
