@@ -65,6 +65,10 @@ class SeaweedFS:
         self.stop()
         raise TimeoutError(f"SeaweedFS S3 did not answer on {self.endpoint}")
 
+    @property
+    def running(self) -> bool:
+        return self._process is not None
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()

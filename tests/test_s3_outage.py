@@ -4,6 +4,7 @@ by itself."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,3 +59,23 @@ def test_outage_gives_503_and_recovers(own_s3: SeaweedFS) -> None:
         wait_for(lambda: httpx.get(f"{files}/keep.txt", timeout=60).status_code == 200)
         assert httpx.get(f"{files}/keep.txt").content == b"kept"
         assert [f["name"] for f in httpx.get(files).json()] == ["keep.txt"]
+
+
+def test_a_download_cut_by_an_outage_ends_at_once(own_s3: SeaweedFS) -> None:
+    data = os.urandom(42 * 1024 * 1024)
+    with GatewayProcess(f"s3://{BUCKET}/cut?addressing_style=path", own_s3.environment()) as gateway:
+        session_id = httpx.post(f"{gateway.url}/api/sessions", json={"title": "cut"}).json()["id"]
+        files = f"{gateway.url}/api/sessions/{session_id}/files"
+        assert httpx.post(f"{files}/upload", files={"file": ("big.bin", data)}, timeout=120).status_code == 201
+        received = 0
+        with pytest.raises(httpx.RemoteProtocolError), httpx.stream("GET", f"{files}/big.bin", timeout=30) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_bytes(1024 * 1024):
+                received += len(chunk)
+                if received >= 4 * 1024 * 1024 and own_s3.running:
+                    own_s3.stop()
+                    stopped = time.monotonic()
+        assert received < len(data)
+        assert time.monotonic() - stopped < 20  # not the client's 30 s timeout
+        output = gateway.output()
+    assert "storage failed mid-download" in output and "Traceback" not in output

@@ -26,7 +26,11 @@ version, since a new version gets a new URL.
 A client that goes away mid-body (a cut download; browsers drop a video's
 ``bytes=0-`` request as soon as they know its size) is no server fault: the
 body stops, and the response is marked ``CLIENT_GONE`` for the access log
-and metrics, which count it as 499 (nginx's "client closed request").
+and metrics, which count it as 499 (nginx's "client closed request"). A
+storage that fails once the headers are out (S3 going away mid-download)
+cannot be told in a status any more: the connection is closed at once, so
+the client sees a cut transfer rather than waiting for bytes that will not
+come, and logs and metrics count a 503.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import re
 import unicodedata
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
@@ -43,10 +48,11 @@ from urllib.parse import quote
 from aiohttp import hdrs, web
 from aiohttp.helpers import ETag, parse_http_date
 
-from backends import Blob, ObjectChanged, ObjectInfo
+from backends import Blob, ObjectChanged, ObjectInfo, StorageError
 
 from .errors import ApiError
 
+log = logging.getLogger(__name__)
 OPEN_ATTEMPTS = 3
 REVALIDATE = "no-cache"
 YEAR = 365 * 24 * 3600
@@ -55,6 +61,8 @@ BODY_SENT = web.ResponseKey("body_sent", int)
 #: Set when the client went away before the whole body was sent.
 CLIENT_GONE = web.ResponseKey("client_gone", bool)
 CLIENT_CLOSED_STATUS = 499
+#: Set when the storage failed after the headers went out.
+CUT_SHORT = web.ResponseKey("cut_short", bool)
 EMPTY_SUFFIX = re.compile(r"bytes=\s*-0+\s*")
 
 
@@ -96,6 +104,8 @@ def body_bytes(method: str, response: web.StreamResponse) -> int:
 
 
 def status_for_logs(response: web.StreamResponse) -> int:
+    if response.get(CUT_SHORT):
+        return 503
     return CLIENT_CLOSED_STATUS if response.get(CLIENT_GONE) else response.status
 
 
@@ -214,20 +224,26 @@ class ObjectResponse(web.StreamResponse):
             await self.prepare(request)
         elif self._blob.file is not None and request.transport is not None:
             await self.prepare(request)
-            await self._until_gone(self._sendfile(request, start, end))
+            await self._until_gone(self._sendfile(request, start, end), request)
         else:
             async with contextlib.aclosing(self._blob.stream(start, end)) as chunks:
                 first = await anext(chunks)  # ObjectChanged here still gets an error response
                 await self.prepare(request)
-                await self._until_gone(self._write_all(first, chunks))
-        if not self.get(CLIENT_GONE):
+                await self._until_gone(self._write_all(first, chunks), request)
+        if not (self.get(CLIENT_GONE) or self.get(CUT_SHORT)):
             await self.write_eof()
 
-    async def _until_gone(self, sending: Coroutine[None, None, None]) -> None:
+    async def _until_gone(self, sending: Coroutine[None, None, None], request: web.BaseRequest) -> None:
+        """Send the body; see the module's docstring for what ends it early."""
         try:
             await sending
         except ConnectionError:
             self[CLIENT_GONE] = True
+        except StorageError as exc:
+            log.warning("storage failed mid-download of %s, connection closed: %s", request.path, exc)
+            self[CUT_SHORT] = True
+            if request.transport is not None:
+                request.transport.close()
 
     async def _write_all(self, first: bytes, rest: AsyncIterator[bytes]) -> None:
         await self.write(first)
