@@ -1,8 +1,27 @@
 """Image thumbnails with Pillow: shrink-on-load, EXIF orientation, any mode
-flattened to RGB on white, and a pixel limit checked before decoding."""
+flattened to RGB on white, and a pixel limit checked before decoding.
+
+Memory: the decoded image is box-reduced to about twice the thumbnail
+first, and every rotation, conversion and flattening works on that. The
+reduction itself holds up to three full-size copies (decoded; a palette
+expanded to RGBA; Pillow's premultiplied copy for averaging with alpha), so
+images of ``LARGE_BYTES`` or more once decoded are decoded and reduced one
+at a time (JPEGs decode at a reduced scale and never are): thumbnails hold
+at most 3 × 4 bytes × ``max_image_pixels`` (600 MB at the default 50 MP)
+for the large one plus less than ``LARGE_BYTES`` for each other, and glibc
+is asked to give the pages back once a large one is done (measured: a
+7000 × 7000 RGBA PNG in four sizes at once, peak +402 MiB, 38 MiB kept
+after). A JPEG is refused unread when its metadata segments exceed
+``MAX_JPEG_METADATA``: Pillow parses them in time quadratic in their number
+(1000 segments of 64 KB took 20 s).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import ctypes.util
+import threading
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -15,27 +34,79 @@ from .spec import ThumbSpec
 FORMATS = ("JPEG", "PNG", "GIF", "WEBP", "BMP", "TIFF")
 EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif", ".tiff"})
 ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
+#: EXIF is at most 64 KB; ICC profiles and XMP take a few segments more.
+MAX_JPEG_METADATA = 4 * 1024 * 1024
+#: Images (but JPEGs) this large once decoded are decoded one at a time.
+LARGE_BYTES = 64 * 1024 * 1024
+_LARGE = threading.Lock()
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
 
 
 def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: Output = JPEG) -> bytes:
     """A thumbnail of the image in ``source``; ``MediaError`` if it cannot be made."""
     try:
+        _check_jpeg_metadata(source)
         with Image.open(source, formats=FORMATS) as image:
             pixels = image.width * image.height
             if pixels > max_pixels:
                 raise MediaError(f"Image has {pixels} pixels; the limit is {max_pixels}")
-            orientation = image.getexif().get(0x0112, 1)
-            swapped = orientation in ROTATED
-            width, height = (image.height, image.width) if swapped else image.size
-            target = spec.target(width, height)
-            # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
-            image.draft("RGB", (target[1], target[0]) if swapped else target)
-            ImageOps.exif_transpose(image, in_place=True)
-            return output.encode(resize(image, spec))
+            # A JPEG decodes at a reduced scale; other formats whole, and some
+            # (PNG, with EXIF after the pixels) already while their EXIF is read.
+            large = image.format != "JPEG" and pixels * len(image.getbands()) >= LARGE_BYTES
+            with _LARGE if large else contextlib.nullcontext():
+                orientation = image.getexif().get(0x0112, 1)
+                swapped = orientation in ROTATED
+                width, height = (image.height, image.width) if swapped else image.size
+                target = spec.target(width, height)
+                stored_target = (target[1], target[0]) if swapped else target
+                # JPEG: decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
+                image.draft("RGB", stored_target)
+                small = _reduced(image, stored_target)
+                image.close()  # the decoded pixels go now, not after the encode
+                if large:  # back to the system before the next large one takes more
+                    _LIBC.malloc_trim(0)
+            small.info["exif"] = image.info.get("exif", b"")  # what exif_transpose reads
+        oriented = ImageOps.exif_transpose(small)
+        return output.encode(resize(oriented, spec, original=(width, height)))
     except UnidentifiedImageError:
         raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise MediaError(f"Corrupt or truncated image: {exc}") from None
+
+
+def _check_jpeg_metadata(source: BinaryIO) -> None:
+    """``MediaError`` if a JPEG's segments before its image data (APPn and
+    comments) hold more than ``MAX_JPEG_METADATA``; anything not a JPEG, or
+    malformed, is left to Pillow."""
+    start = source.tell()
+    try:
+        if source.read(2) != b"\xff\xd8":
+            return
+        metadata = 0
+        while len(marker := source.read(2)) == 2 and marker[0] == 0xFF:
+            kind = marker[1]
+            if kind == 0xFF:  # fill byte
+                source.seek(-1, 1)
+                continue
+            if kind == 0xDA or not (length := int.from_bytes(source.read(2), "big")) >= 2:
+                return  # start of scan: the headers end here
+            if 0xE0 <= kind <= 0xEF or kind == 0xFE:
+                metadata += length
+                if metadata > MAX_JPEG_METADATA:
+                    raise MediaError(f"JPEG metadata over {MAX_JPEG_METADATA // (1024 * 1024)} MB")
+            source.seek(length - 2, 1)
+    finally:
+        source.seek(start)
+
+
+def _reduced(image: Image.Image, target: tuple[int, int]) -> Image.Image:
+    """The decoded image box-averaged by the largest whole factor that
+    leaves twice ``target``, in a mode whose values can be averaged; a new
+    image in any case."""
+    if image.mode in ("1", "P", "PA") or image.mode.startswith("I;16"):
+        image = _to_rgb(image)  # bits, palette indices and 16-bit values cannot be
+    factor = min(image.width // (2 * target[0]), image.height // (2 * target[1]))
+    return image.reduce(max(factor, 1))  # a copy at 1: the decoded image is closed next
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
