@@ -14,16 +14,18 @@ file's are bounded in number and bytes, so no body keeps the loop busy.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, hdrs, web
 
 from .errors import ApiError, bad_request
 
 CHUNK_SIZE = 256 * 1024
 #: Room for the multipart boundaries and part headers around the file bytes.
 MULTIPART_OVERHEAD = 64 * 1024
+LEADING_SEPARATORS = re.compile(r'filename="([\\/]+)')
 #: Form fields read before the file's, at most.
 MAX_FIELDS_BEFORE_FILE = 16
 
@@ -62,6 +64,15 @@ class FilePart:
             yield chunk
 
 
+def _as_sent(part: BodyPartReader) -> str:
+    """The part's filename with the leading ``/`` and ``\\`` aiohttp strips
+    from a quoted one put back, so that the name rules refuse ``"/abs.txt"``
+    rather than store ``abs.txt``."""
+    assert part.filename is not None
+    stripped = LEADING_SEPARATORS.search(part.headers.get(hdrs.CONTENT_DISPOSITION, ""))
+    return (stripped.group(1) if stripped else "") + part.filename
+
+
 async def file_part(request: web.Request, limit: int, field: str = "file") -> FilePart:
     """Find the multipart field ``field``, skipping (bounded) fields before it."""
     if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
@@ -79,7 +90,7 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
             if part.name == field:
                 if part.filename is None:
                     raise bad_request(f"The '{field}' field has no filename")
-                return FilePart(part.filename, part.headers.get("Content-Type"), part)
+                return FilePart(_as_sent(part), part.headers.get("Content-Type"), part)
             while chunk := await part.read_chunk(CHUNK_SIZE):
                 skipped += len(chunk)
                 if skipped > MULTIPART_OVERHEAD:

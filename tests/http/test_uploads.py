@@ -108,3 +108,12 @@ def test_interrupted_upload_leaves_nothing(server: ThreadedGateway, files_url: s
         time.sleep(0.05)
     assert httpx.get(files_url).json() == []
     assert httpx.get(f"{files_url}/cut.bin").status_code == 404
+
+
+@pytest.mark.parametrize("raw", ['"/abs.txt"', '"//x.txt"', '"\\\\evil.txt"', '"/"'])
+def test_names_with_leading_separators_are_refused_not_rewritten(files_url: str, raw: str) -> None:
+    """aiohttp strips them from the parameter; the name as sent is refused."""
+    body = f'--b0undary\r\nContent-Disposition: form-data; name="file"; filename={raw}\r\n\r\nx\r\n--b0undary--\r\n'
+    response = httpx.post(f"{files_url}/upload", content=body.encode(), headers=MULTIPART)
+    assert response.status_code == 400, response.text
+    assert httpx.get(files_url).json() == []
