@@ -58,6 +58,8 @@ def _entry(key: str, st: os.stat_result) -> Entry:
 
 
 class LocalBlob(Blob):
+    file: BinaryIO
+
     def __init__(self, info: ObjectInfo, file: BinaryIO) -> None:
         self.info = info
         self.file = file

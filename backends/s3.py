@@ -290,7 +290,7 @@ class S3Backend(BaseBackend):
         target: dict[str, Any],
         condition: dict[str, str],
         described: dict[str, Any],
-        part: bytes,
+        part: bytearray,
         iterator: AsyncIterator[bytes],
     ) -> None:
         with _translated(key):
@@ -298,7 +298,7 @@ class S3Backend(BaseBackend):
         parts: list[dict[str, Any]] = []
         sending: asyncio.Task[None] | None = None
 
-        async def send(number: int, data: bytes) -> None:
+        async def send(number: int, data: bytes | bytearray) -> None:
             with _translated(key):
                 response = await self.client.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=data)
             parts.append({"PartNumber": number, "ETag": response["ETag"]})

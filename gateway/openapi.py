@@ -114,7 +114,7 @@ FILE_QUERY = [
     _query("exp", {"type": "integer"}, "Signed link: expiry, unix seconds"),
     _query("sig", {"type": "string"}, "Signed link: signature (opens this file without a key)"),
 ]
-OPEN = {"security": []}
+OPEN: dict[str, list[Any]] = {"security": []}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 STATUS = {"application/json": {"schema": {"type": "object"}}}
 

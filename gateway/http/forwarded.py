@@ -47,7 +47,7 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
     def is_trusted(address: object) -> bool:
         return address is not None and any(address in network for network in trusted)
 
-    def client(hops: list[str | None]) -> str | None:
+    def client(hops: Sequence[str | None]) -> str | None:
         """The right-most address that is not a trusted proxy: the client."""
         addresses = [_address(hop) for hop in hops]
         for address in reversed(addresses):
@@ -81,7 +81,9 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
         changes = as_forwarded(request) if trusted and is_trusted(_address(request.remote)) else {}
         if "host" not in changes and hdrs.HOST not in request.headers:
             changes |= _local_host(request)
-        return await handler(request.clone(**changes) if changes else request)
+        # changes holds scheme, host and remote only, strings all three, which
+        # clone takes; its signature types each keyword apart.
+        return await handler(request.clone(**changes) if changes else request)  # type: ignore[arg-type]
 
     return middleware
 

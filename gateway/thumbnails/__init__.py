@@ -193,7 +193,7 @@ async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
             yield file
         return
     with io.BufferedReader(RangeReader(blob, asyncio.get_running_loop()), BUFFER) as reader:
-        yield reader  # type: ignore[misc]
+        yield reader
 
 
 THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
