@@ -7,9 +7,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
-from .base import BaseBackend, Blob, Entry, ObjectInfo
+from .base import BaseBackend, Blob, BytesBlob, Entry, ObjectInfo
 from .errors import (
     AlreadyExists,
     InvalidKey,
@@ -25,6 +25,7 @@ __all__ = [
     "AlreadyExists",
     "BaseBackend",
     "Blob",
+    "BytesBlob",
     "Entry",
     "InvalidKey",
     "NotFound",
@@ -47,17 +48,15 @@ def backend_from_url(url: str) -> BaseBackend:
         from .memory import MemoryBackend
 
         return MemoryBackend()
+    # Each backend module has a from_url; imported on demand, so that the
+    # memory and local backends need no AWS libraries loaded.
     if parts.scheme == "file":
-        from .local import from_url_path
+        from . import local
 
-        # file://./data keeps "." as the netloc: a path relative to the
-        # working directory. file:///abs has an empty netloc.
-        if parts.netloc not in ("", ".", ".."):
-            raise StorageConfigError(f"file:// storage URL must be file:///abs/path or file://./rel/path, not {url!r}")
-        return from_url_path(unquote(parts.netloc + parts.path))
+        return local.from_url(url)
     if parts.scheme == "s3":
-        from .s3 import from_url
+        from . import s3
 
-        return from_url(url)
+        return s3.from_url(url)
     known = ", ".join(f"{scheme}://" for scheme in SCHEMES)
     raise StorageConfigError(f"unknown storage URL {url!r}: expected one of {known}")

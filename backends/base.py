@@ -69,6 +69,25 @@ class Blob(ABC):
         """Yield bytes ``[start, end)`` of this version in chunks."""
 
 
+#: Chunks a ``BytesBlob`` streams in.
+BYTES_CHUNK = 256 * 1024
+
+
+class BytesBlob(Blob):
+    """A version held in memory: the memory backend's objects, and anything
+    else answered as a stored object (a thumbnail just made)."""
+
+    def __init__(self, info: ObjectInfo, data: bytes) -> None:
+        self.info = info
+        self._data = data
+
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
+        end = self.info.size if end is None else end
+        view = memoryview(self._data)
+        for offset in range(start, end, BYTES_CHUNK):
+            yield bytes(view[offset : min(offset + BYTES_CHUNK, end)])
+
+
 class BaseBackend(ABC):
     """Async object storage. Implementations live beside this module."""
 

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO
+from urllib.parse import unquote, urlsplit
 
 import aiofiles
 from aiofiles.threadpool.binary import AsyncBufferedIOBase
@@ -460,8 +461,14 @@ def _prune_empty_parents(base: Path, leaf: Path) -> None:
         folder = folder.parent
 
 
-def from_url_path(path: str) -> LocalBackend:
-    """Build from the path part of a ``file://`` URL."""
+def from_url(url: str) -> LocalBackend:
+    """Build from a ``file://`` URL: ``file:///abs/path`` or
+    ``file://./rel/path`` (``.`` kept as the netloc: a path relative to the
+    working directory; ``file:///abs`` has an empty netloc)."""
+    parts = urlsplit(url)
+    if parts.netloc not in ("", ".", ".."):
+        raise StorageConfigError(f"file:// storage URL must be file:///abs/path or file://./rel/path, not {url!r}")
+    path = unquote(parts.netloc + parts.path)
     if not path:
         raise StorageConfigError("file:// storage needs a path, e.g. file:///var/lib/gateway or file://./data")
     return LocalBackend(Path(path).resolve())

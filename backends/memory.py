@@ -10,24 +10,10 @@ import bisect
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Mapping
 
-from .base import BaseBackend, Blob, Entry, ObjectInfo
+from .base import BaseBackend, Blob, BytesBlob, Entry, ObjectInfo
 from .errors import AlreadyExists, NotFound
-
-CHUNK_SIZE = 256 * 1024
-
-
-class MemoryBlob(Blob):
-    def __init__(self, info: ObjectInfo, data: bytes) -> None:
-        self.info = info
-        self._data = data
-
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
-        end = self.info.size if end is None else end
-        view = memoryview(self._data)
-        for offset in range(start, end, CHUNK_SIZE):
-            yield bytes(view[offset : min(offset + CHUNK_SIZE, end)])
 
 
 class MemoryBackend(BaseBackend):
@@ -77,7 +63,7 @@ class MemoryBackend(BaseBackend):
             info, data = self._objects[key]
         except KeyError:
             raise NotFound(key) from None
-        yield MemoryBlob(info, data)
+        yield BytesBlob(info, data)
 
     async def _delete(self, key: str) -> bool:
         if self._objects.pop(key, None) is None:

@@ -22,7 +22,7 @@ from typing import BinaryIO
 import pypdf
 import pypdf.errors
 
-from backends.base import Blob
+from backends import Blob
 
 from .filetypes import Reader
 

@@ -17,8 +17,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 
-from backends import BaseBackend, NotFound
-from backends.base import Blob, Entry, ObjectInfo
+from backends import BaseBackend, Blob, Entry, NotFound, ObjectInfo
 
 from ..http.errors import invalid, not_found
 from .models import CreateSession, Session

@@ -18,8 +18,7 @@ from ..http.signing import LINKS
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
-from ..thumbnails import THUMBNAILS, Busy, MediaError, negotiate
-from ..thumbnails.spec import parse_thumb, parse_time
+from ..thumbnails import THUMBNAILS, Busy, MediaError, SpecError, negotiate, parse_thumb, parse_time
 from .models import CreateSession, FileInfo
 from .store import SESSIONS, content_type_of, parse_session_id
 
@@ -123,8 +122,11 @@ async def get_file(request: web.Request) -> web.StreamResponse:
 
 
 async def thumbnail(request: web.Request, session_id: str, name: str) -> web.StreamResponse:
-    spec = parse_thumb(request.query["thumb"])
-    at = parse_time(request.query.get("time"))
+    try:
+        spec = parse_thumb(request.query["thumb"])
+        at = parse_time(request.query.get("time"))
+    except SpecError as exc:
+        raise invalid(str(exc)) from None
     thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
     kind = thumbnails.kind(name)
     if kind is None:

@@ -1,201 +1,21 @@
-"""Thumbnails, made off the event loop and cached in storage.
-
-A thumbnail is stored under a key holding the source's etag and the spec,
-so a re-upload (new etag) never serves an old one; the session store
-removes a file's thumbnails with the file. Concurrent requests for the same
-missing thumbnail share one generation. A thumbnail just made is answered
-from memory while it is being stored, under an ETag that names the key, so
-that the stored copy later answers with the same ETag (and 304s).
-
-Decoding runs in a small thread pool (Pillow and PyAV release the GIL while
-they decode and resize), at most ``concurrency`` at once, with at most
-``backlog`` thumbnails waiting or being made; a request for one more is
-answered 503 (``Busy``) at once. A request whose thumbnail takes longer than
-``timeout`` is answered 503 (``TimeoutError``); the generation itself goes
-on in the background, bounded by the pixel limit (and, for videos, by the
-frames decoded after a keyframe), and stores its result for the next
-request. Sources in memory or S3 are read in ranges, as the decoder asks for
-them, never downloaded whole.
-"""
-
-from __future__ import annotations
-
-import asyncio
-import contextlib
-import dataclasses
-import functools
-import hashlib
-import io
-import logging
-import os
-import time
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import PurePosixPath
-from typing import BinaryIO
-
-from aiohttp import web
-
-from backends import BaseBackend, NotFound, ObjectChanged
-from backends.base import Blob, ObjectInfo
-from backends.memory import MemoryBlob
+"""Thumbnails of images (Pillow) and video frames (PyAV), made off the event
+loop and cached in storage: see ``thumbnailer.py``."""
 
 from .errors import Busy, MediaError
 from .formats import JPEG, Output, negotiate
-from .images import EXTENSIONS as IMAGE_EXTENSIONS
-from .images import image_thumbnail
-from .ranges import RangeReader
-from .spec import ThumbSpec
-from .videos import EXTENSIONS as VIDEO_EXTENSIONS
-from .videos import video_thumbnail
+from .spec import SpecError, ThumbSpec, parse_thumb, parse_time
+from .thumbnailer import THUMBNAILS, Thumbnailer
 
-BUFFER = 64 * 1024
-log = logging.getLogger(__name__)
-
-
-class Thumbnailer:
-    """One per app; see the module's docstring."""
-
-    def __init__(
-        self,
-        storage: BaseBackend,
-        *,
-        max_pixels: int,
-        observe: Callable[[float], object],
-        timeout: float,
-        concurrency: int = 2,
-        backlog: int = 64,
-    ) -> None:
-        self._storage = storage
-        self._observe = observe  # seconds each generation took
-        self._max_pixels = max_pixels
-        self._timeout = timeout
-        self._slots = asyncio.Semaphore(concurrency)
-        self._backlog = backlog
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thumbnail")
-        #: Per key: the task making and storing it, and the bytes once made.
-        self._making: dict[str, tuple[asyncio.Task[None], asyncio.Future[bytes]]] = {}
-
-    async def close(self) -> None:
-        """Stop making thumbnails: those under way are dropped, not cached."""
-        tasks = [task for task, _ in self._making.values()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        self._executor.shutdown(wait=False, cancel_futures=True)
-
-    @property
-    def in_progress(self) -> int:
-        """Thumbnails waiting for a worker or being made."""
-        return len(self._making)
-
-    @staticmethod
-    def kind(name: str) -> str | None:
-        """``image`` or ``video`` by the name's extension, else None."""
-        suffix = PurePosixPath(name).suffix.lower()
-        return "image" if suffix in IMAGE_EXTENSIONS else "video" if suffix in VIDEO_EXTENSIONS else None
-
-    @contextlib.asynccontextmanager
-    async def open(
-        self, source: ObjectInfo, cache_prefix: str, spec: ThumbSpec, at: float | None, output: Output = JPEG
-    ) -> AsyncIterator[Blob]:
-        """The thumbnail of ``source`` (a video's frame at ``at`` seconds, an
-        image's when ``at`` is None) as ``output``, opened from the cache or
-        made now; either way under an ETag naming its cache key."""
-        key = f"{cache_prefix}{source.etag}/{spec}{'' if at is None else f'@{at:g}'}{output.extension}"
-        etag = hashlib.blake2b(key.encode(), digest_size=16).hexdigest()
-        async with contextlib.AsyncExitStack() as stack:
-            cached = None
-            if key not in self._making:  # else it is in memory, or soon will be
-                with contextlib.suppress(NotFound):
-                    cached = await stack.enter_async_context(self._storage.open(key))
-            if cached is not None:
-                yield _Named(cached, etag)
-            else:
-                data = await self._made(source, key, spec, at, output)
-                yield MemoryBlob(ObjectInfo(key, len(data), etag, time.time(), output.media_type), data)
-
-    async def _made(self, source: ObjectInfo, key: str, spec: ThumbSpec, at: float | None, output: Output) -> bytes:
-        """The thumbnail's bytes, made by this request or by one already making them."""
-        making = self._making.get(key)
-        if making is None:
-            if len(self._making) >= self._backlog:
-                raise Busy
-            made = asyncio.get_running_loop().create_future()
-            task = asyncio.ensure_future(self._make(source, key, spec, at, output, made))
-            self._making[key] = making = (task, made)
-            task.add_done_callback(lambda done: self._finished(key, done, made))
-        async with asyncio.timeout(self._timeout):
-            return await asyncio.shield(making[1])
-
-    def _finished(self, key: str, task: asyncio.Task[None], made: asyncio.Future[bytes]) -> None:
-        del self._making[key]
-        # Retrieved here: nobody may be waiting any more.
-        if made.done() and not made.cancelled():
-            made.exception()
-        if not task.cancelled() and (error := task.exception()) is not None and made.done():
-            log.warning("a thumbnail was answered but not cached: %s", error)
-
-    async def _make(
-        self,
-        source: ObjectInfo,
-        key: str,
-        spec: ThumbSpec,
-        at: float | None,
-        output: Output,
-        made: asyncio.Future[bytes],
-    ) -> None:
-        """Make the thumbnail into ``made``, then store it. Waiters get it as
-        soon as it is made, before the source is closed and while it is stored."""
-        started = time.perf_counter()
-        try:
-            async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
-                if blob.info.etag != source.etag:  # replaced since: not what the key names
-                    raise ObjectChanged(source.key)
-                loop = asyncio.get_running_loop()
-                if at is None:
-                    work = functools.partial(image_thumbnail, file, spec, self._max_pixels, output=output)
-                else:
-                    work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels, output=output)
-                made.set_result(await loop.run_in_executor(self._executor, work))
-                self._observe(time.perf_counter() - started)
-        except asyncio.CancelledError:
-            if not made.done():
-                made.cancel()
-            raise
-        except Exception as exc:
-            if made.done():
-                raise  # closing the source failed, after the answer: logged by _finished
-            made.set_exception(exc)
-            return
-        await self._storage.put_bytes(key, made.result(), content_type=output.media_type)
-
-
-class _Named(Blob):
-    """A stored blob shown under another ETag (its own stays for its reads)."""
-
-    def __init__(self, blob: Blob, etag: str) -> None:
-        self.info = dataclasses.replace(blob.info, etag=etag)
-        self.file = blob.file
-        self._blob = blob
-
-    def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
-        return self._blob.stream(start, end)
-
-
-@contextlib.asynccontextmanager
-async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
-    """A seekable file of the blob's bytes for a worker thread: its own file
-    on local disk, else ranged reads of the blob (see ``ranges.py``)."""
-    if blob.file is not None:
-        with os.fdopen(os.dup(blob.file.fileno()), "rb") as file:
-            file.seek(0)
-            yield file
-        return
-    with io.BufferedReader(RangeReader(blob, asyncio.get_running_loop()), BUFFER) as reader:
-        yield reader
-
-
-THUMBNAILS = web.AppKey("thumbnails", Thumbnailer)
-
-__all__ = ["JPEG", "THUMBNAILS", "Busy", "MediaError", "Output", "Thumbnailer", "negotiate"]
+__all__ = [
+    "JPEG",
+    "THUMBNAILS",
+    "Busy",
+    "MediaError",
+    "Output",
+    "SpecError",
+    "ThumbSpec",
+    "Thumbnailer",
+    "negotiate",
+    "parse_thumb",
+    "parse_time",
+]

@@ -13,7 +13,7 @@ import asyncio
 import io
 from collections import OrderedDict
 
-from backends.base import Blob
+from backends import Blob
 
 BLOCK = 1024 * 1024
 KEPT_BLOCKS = 8

@@ -7,7 +7,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ..http.errors import invalid
+
+class SpecError(ValueError):
+    """A ``thumb`` or ``time`` value that means nothing; the message says why."""
+
 
 MIN_SIZE, MAX_SIZE = 16, 1024
 MAX_TIME = 86400.0
@@ -39,7 +42,7 @@ def parse_thumb(raw: str) -> ThumbSpec:
     match = SPEC.fullmatch(raw)
     size = int(match.group(2)) if match else 0
     if not match or not MIN_SIZE <= size <= MAX_SIZE:
-        raise invalid(f"Invalid thumb {raw!r}: use N, wN or hN with N from {MIN_SIZE} to {MAX_SIZE}")
+        raise SpecError(f"Invalid thumb {raw!r}: use N, wN or hN with N from {MIN_SIZE} to {MAX_SIZE}")
     return ThumbSpec(match.group(1), size)  # type: ignore[arg-type]
 
 
@@ -51,5 +54,5 @@ def parse_time(raw: str | None) -> float:
     except ValueError:
         seconds = math.nan
     if not 0 <= seconds <= MAX_TIME:  # also refuses nan
-        raise invalid(f"Invalid time {raw!r}: seconds from 0 to {MAX_TIME:g}")
+        raise SpecError(f"Invalid time {raw!r}: seconds from 0 to {MAX_TIME:g}")
     return seconds
