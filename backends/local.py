@@ -15,6 +15,10 @@ sees a sidecar of another version (a put between its two renames, or a crash
 there) retries briefly and then falls back to the defaults rather than
 mixing versions.
 
+File I/O blocks, so every call of it runs in a worker thread through
+``asyncio.to_thread``, the one way this module hops (aiofiles, which wraps
+the same executor, served one write loop and was dropped).
+
 Because objects are files and prefixes are folders, a key cannot be both an
 object and a prefix of other keys here ("a" and "a/b"); the gateway's key
 layout never does that, and such a put raises ``InvalidKey``.
@@ -35,9 +39,6 @@ from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterat
 from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import unquote, urlsplit
-
-import aiofiles
-from aiofiles.threadpool.binary import AsyncBufferedIOBase
 
 from .base import DEFAULT_CONTENT_TYPE, BaseBackend, Blob, Entry, ObjectInfo
 from .errors import AlreadyExists, InvalidKey, NotFound, StorageConfigError, StorageFull
@@ -67,11 +68,10 @@ class LocalBlob(Blob):
 
     async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         end = self.info.size if end is None else end
-        loop = asyncio.get_running_loop()
         fd = self.file.fileno()
         offset = start
         while offset < end:
-            chunk = await loop.run_in_executor(None, os.pread, fd, min(READ_SIZE, end - offset), offset)
+            chunk = await asyncio.to_thread(os.pread, fd, min(READ_SIZE, end - offset), offset)
             if not chunk:
                 return
             offset += len(chunk)
@@ -117,8 +117,12 @@ class LocalBackend(BaseBackend):
         tmp = self._tmp / uuid.uuid4().hex
         try:
             with _space_errors():
-                async with aiofiles.open(tmp, "wb") as file:
+                # Unbuffered: _write_durably hands the OS whole batches.
+                file = await asyncio.to_thread(open, tmp, "wb", buffering=0)
+                try:
                     await _write_durably(file, chunks)
+                finally:
+                    await asyncio.to_thread(file.close)
                 info, replaced = await asyncio.to_thread(self._commit, key, tmp, content_type, metadata, if_absent)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -355,14 +359,13 @@ class LocalBackend(BaseBackend):
         return False
 
 
-async def _write_durably(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes]) -> None:
+async def _write_durably(file: BinaryIO, chunks: AsyncIterable[bytes]) -> None:
     """Write ``chunks`` and fsync, flushing to disk while the upload runs.
 
     Small network chunks are batched into fewer thread hops. An fdatasync is
     started in the background every ``SYNC_EVERY`` bytes (one at a time,
     while writes go on), so the final fsync has little left to wait for.
     """
-    loop = asyncio.get_running_loop()
     pending: list[bytes] = []
     pending_size = unsynced = 0
     background_sync: asyncio.Future[None] | None = None
@@ -372,22 +375,27 @@ async def _write_durably(file: AsyncBufferedIOBase, chunks: AsyncIterable[bytes]
             pending_size += len(chunk)
             if pending_size < WRITE_SIZE:
                 continue
-            await file.write(b"".join(pending))
+            await asyncio.to_thread(_write_all, file, b"".join(pending))
             unsynced += pending_size
             pending, pending_size = [], 0
             if unsynced >= SYNC_EVERY and (background_sync is None or background_sync.done()):
                 if background_sync is not None:
                     background_sync.result()  # raise what an earlier sync hit
-                await file.flush()
-                background_sync = loop.run_in_executor(None, os.fdatasync, file.fileno())
+                background_sync = asyncio.ensure_future(asyncio.to_thread(os.fdatasync, file.fileno()))
                 unsynced = 0
-        await file.write(b"".join(pending))
-        await file.flush()
+        await asyncio.to_thread(_write_all, file, b"".join(pending))
     finally:
         # Never close the file under a running sync, even when the upload failed.
         if background_sync is not None:
             await asyncio.shield(background_sync)
-    await loop.run_in_executor(None, os.fsync, file.fileno())
+    await asyncio.to_thread(os.fsync, file.fileno())
+
+
+def _write_all(file: BinaryIO, data: bytes) -> None:
+    """An unbuffered write may take only part of the data."""
+    view = memoryview(data)
+    while view:
+        view = view[file.write(view) or 0 :]
 
 
 class _StaleSidecar(Exception):
