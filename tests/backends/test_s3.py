@@ -84,21 +84,32 @@ async def leftover(s3: S3Backend, key: str) -> str:
     return upload_id
 
 
+async def swept(s3: S3Backend) -> None:
+    """Wait (10 s at most) until no multipart upload is open under the prefix."""
+    for _ in range(100):
+        if not await open_uploads(s3):
+            return
+        await asyncio.sleep(0.1)
+    assert await open_uploads(s3) == []
+
+
+def sweeper_of(s3: S3Backend) -> S3Backend:
+    """A backend on the same prefix that aborts every incomplete upload."""
+    backend = backend_from_url(f"s3://{BUCKET}/{s3.prefix}?addressing_style=path&multipart_grace=0")
+    assert isinstance(backend, S3Backend)
+    return backend
+
+
 async def test_the_sweep_aborts_what_crashes_left_once_past_the_grace(s3: S3Backend) -> None:
     await leftover(s3, "crashed.bin")
     await leftover(s3, "another.bin")
     assert sorted(await open_uploads(s3)) == [s3.full_key("another.bin"), s3.full_key("crashed.bin")]
     # A young upload is left to finish; one older than the grace goes.
     assert await s3.sweep_multipart_uploads() == 0
-    sweeper = backend_from_url(f"s3://{BUCKET}/{s3.prefix}?addressing_style=path&multipart_grace=0")
-    assert isinstance(sweeper, S3Backend)
+    sweeper = sweeper_of(s3)
     await sweeper.start()  # sweeps at start
     try:
-        for _ in range(100):
-            if not await open_uploads(s3):
-                break
-            await asyncio.sleep(0.1)
-        assert await open_uploads(s3) == []
+        await swept(s3)
         assert await sweeper.sweep_multipart_uploads() == 0  # and again: nothing, no error
     finally:
         await sweeper.close()
@@ -107,15 +118,11 @@ async def test_the_sweep_aborts_what_crashes_left_once_past_the_grace(s3: S3Back
 async def test_replicas_sweeping_at_once_agree(s3: S3Backend, caplog: pytest.LogCaptureFixture) -> None:
     for n in range(6):
         await leftover(s3, f"crashed-{n}.bin")
-    replicas = [backend_from_url(f"s3://{BUCKET}/{s3.prefix}?addressing_style=path&multipart_grace=0") for _ in "ab"]
+    replicas = [sweeper_of(s3), sweeper_of(s3)]
     await asyncio.gather(*(replica.start() for replica in replicas))  # both sweep at once
     try:
-        for _ in range(100):
-            if not await open_uploads(s3):
-                break
-            await asyncio.sleep(0.1)
-        assert await open_uploads(s3) == []
-        assert await asyncio.gather(*(r.sweep_multipart_uploads() for r in replicas)) == [0, 0]  # type: ignore[attr-defined]
+        await swept(s3)
+        assert await asyncio.gather(*(r.sweep_multipart_uploads() for r in replicas)) == [0, 0]
         assert "sweep failed" not in caplog.text
     finally:
         for replica in replicas:
