@@ -303,7 +303,7 @@ def _folder_paths() -> dict[str, Any]:
                         {"enum": ["skip", "error", "suffix", "replace"], "default": "suffix"},
                         "When the folder holds a file of that name: keep it, 400, store as name_(N).ext, or replace it",
                     ),
-                    _query("name", {"type": "string", "maxLength": 255}, "File name instead of the part's filename"),
+                    _query("name", {"type": "string", "maxLength": 1024}, "File name, may be path-like (a/b.txt)"),
                 ],
                 requestBody=UPLOAD,
             ),

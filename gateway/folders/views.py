@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..http.bodies import read_json
 from ..http.errors import ApiError, bad_request
-from ..http.filenames import check_name, from_form
+from ..http.filenames import check_path_name, from_form
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
@@ -88,8 +88,9 @@ async def upload_file(request: web.Request) -> web.Response:
     mode: Duplicates = _choice(request, "duplicate_handling", ("skip", "error", "suffix", "replace"), "suffix")
     limit = request.config_dict[SETTINGS].max_upload_bytes
     part = await file_part(request, limit)
-    name = check_name(request.query.get("name") or from_form(part.filename))
-    if name.startswith("."):
+    # Path-like (``a/b/notes.md``): a logical name, never a storage path.
+    name = check_path_name(request.query.get("name") or from_form(part.filename))
+    if name.rpartition("/")[2].startswith("."):
         raise bad_request(f"File name '{name}' must not start with '.'")
     mime = file_type(name, part.content_type)
     with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
