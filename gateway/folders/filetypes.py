@@ -13,10 +13,17 @@ from typing import Literal
 
 from ..http.errors import ApiError
 
-Reader = Literal["text", "html", "pdf"]
+Reader = Literal["text", "html", "pdf", "docx", "pptx", "xlsx"]
+
+OFFICE: dict[str, Reader] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
 
 BY_EXTENSION = {
     ".pdf": "application/pdf",
+    **{f".{reader}": mime for mime, reader in OFFICE.items()},
     ".txt": "text/plain",
     ".text": "text/plain",
     ".log": "text/plain",
@@ -79,4 +86,6 @@ def file_type(name: str, declared: str | None) -> str:
 def reader_of(mime: str) -> Reader:
     if mime == "application/pdf":
         return "pdf"
+    if mime in OFFICE:
+        return OFFICE[mime]
     return "html" if mime == "text/html" else "text"
