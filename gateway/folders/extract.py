@@ -183,35 +183,3 @@ async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> bytes:
     while chunk := await stream.read(65536):
         tail = (tail + chunk)[-keep:]
     return tail
-
-
-class Chunker:
-    """Words in windows of ``size`` overlapping by ``overlap``, fed piece by
-    piece; a word is a run of non-whitespace (roughly a token or two)."""
-
-    def __init__(self, size: int, overlap: int) -> None:
-        self.size, self.step, self.overlap = size, size - overlap, overlap
-        self.words: list[str] = []
-        self.tail = ""
-        self.count = 0
-
-    def feed(self, text: str) -> list[str]:
-        words = (self.tail + text).split()
-        self.tail = words.pop() if words and not text[-1:].isspace() else ""
-        self.words.extend(words)
-        chunks = []
-        while len(self.words) >= self.size:
-            chunks.append(" ".join(self.words[: self.size]))
-            del self.words[: self.step]
-        self.count += len(chunks)
-        return chunks
-
-    def close(self) -> list[str]:
-        """The last, shorter chunk, unless the previous one covered it."""
-        if self.tail:
-            self.words.append(self.tail)
-            self.tail = ""
-        if len(self.words) > (self.overlap if self.count else 0):
-            self.count += 1
-            return [" ".join(self.words)]
-        return []

@@ -12,6 +12,7 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from ..http.errors import ApiError
+from .chunking import Style
 
 Reader = Literal["text", "html", "pdf", "docx", "pptx", "xlsx"]
 
@@ -81,6 +82,19 @@ def file_type(name: str, declared: str | None) -> str:
         shown = declared or PurePosixPath(name).suffix or "unknown"
         raise ApiError(415, f"Unsupported file type: {shown}")
     return guessed
+
+
+#: Types chunked as code (by blank-line blocks, then lines).
+CODE = {mime for ext, mime in BY_EXTENSION.items() if mime.startswith("text/x-") and ext != ".rst"} | {
+    "text/javascript",
+    "text/css",
+    "application/x-python",
+}
+MARKDOWN = {"text/markdown", "text/x-markdown"}
+
+
+def chunk_style(mime: str) -> Style:
+    return "markdown" if mime in MARKDOWN else "code" if mime in CODE else "prose"
 
 
 def reader_of(mime: str) -> Reader:
