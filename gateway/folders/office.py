@@ -37,6 +37,7 @@ import sys
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
+from typing import Any, BinaryIO
 
 MAX_ENTRIES = 10_000
 MAX_UNCOMPRESSED = 256 * 1024 * 1024
@@ -49,7 +50,7 @@ class Unreadable(Exception):
     """The document is not one this child can read; the message says why."""
 
 
-def check_zip(file: io.BufferedIOBase) -> None:
+def check_zip(file: BinaryIO) -> None:
     head = file.read(8)
     file.seek(0)
     if head == OLE_SIGNATURE:
@@ -89,7 +90,7 @@ def table(rows: Iterable[Iterable[object]]) -> Iterator[str]:
         yield "\n"
 
 
-def docx_text(file: io.BufferedIOBase) -> Iterator[str]:
+def docx_text(file: BinaryIO) -> Iterator[str]:
     import docx
     from docx.table import Table
 
@@ -105,8 +106,8 @@ def docx_text(file: io.BufferedIOBase) -> Iterator[str]:
                 continue
             properties = block._p.pPr
             style = names.get(properties.style, "") if properties is not None and properties.style else ""
-        numbered = properties is not None and properties.numPr is not None
-        item = style.startswith("List") or numbered
+        numbering: Any = properties.numPr if properties is not None else None  # python-docx types it loosely
+        item = style.startswith("List") or numbering is not None
         if in_list and not item:
             yield "\n"  # a list ends with a blank line
         in_list = item
@@ -117,7 +118,7 @@ def docx_text(file: io.BufferedIOBase) -> Iterator[str]:
         elif style.startswith("Heading ") and style[8:].isdigit():
             yield f"{'#' * min(int(style[8:]), 6)} {text}\n\n"
         elif item:
-            level = properties.numPr.ilvl.val if numbered and properties.numPr.ilvl is not None else 0
+            level = numbering.ilvl.val if numbering is not None and numbering.ilvl is not None else 0
             yield f"{'  ' * level}{'1.' if 'Number' in style else '-'} {text}\n"
         else:
             yield f"{text}\n\n"
@@ -125,7 +126,7 @@ def docx_text(file: io.BufferedIOBase) -> Iterator[str]:
         yield "\n"
 
 
-def pptx_text(file: io.BufferedIOBase) -> Iterator[str]:
+def pptx_text(file: BinaryIO) -> Iterator[str]:
     import pptx
     from pptx.enum.shapes import PP_PLACEHOLDER
     from pptx.shapes.group import GroupShape
@@ -155,8 +156,8 @@ def pptx_text(file: io.BufferedIOBase) -> Iterator[str]:
             yield f"Notes: {notes}\n\n"
 
 
-def xlsx_text(file: io.BufferedIOBase) -> Iterator[str]:
-    import openpyxl
+def xlsx_text(file: BinaryIO) -> Iterator[str]:
+    import openpyxl  # type: ignore[import-untyped]
 
     workbook = openpyxl.load_workbook(file, read_only=True, data_only=True)
     try:

@@ -197,15 +197,15 @@ class Processor:
     async def _embed(self, config: EmbeddingConfig, meta: FileMetadata, size: int) -> int:
         """Chunk the stored text again, a window at a time, so that no more
         than a window's chunks are ever held; embed them a batch at a time."""
-        if self.embedder is None:
+        if (embedder := self.embedder) is None:
             return 0
         batch_size = config.batch_size or DEFAULT_BATCH
-        chunker, batch, embedded = Chunker(size, chunk_style(meta.file_type)), [], 0
+        chunker, batch, embedded = Chunker(size, chunk_style(meta.file_type)), list[str](), 0
 
         async def send(last: bool) -> int:
             sent = 0
             while len(batch) >= batch_size or (last and batch):
-                sent += await self.embedder.embed(batch[:batch_size], config)
+                sent += await embedder.embed(batch[:batch_size], config)
                 del batch[:batch_size]
             return sent
 
