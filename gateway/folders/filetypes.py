@@ -14,12 +14,13 @@ from typing import Literal
 from ..http.errors import ApiError
 from .chunking import Style
 
-Reader = Literal["text", "html", "pdf", "docx", "pptx", "xlsx"]
+Reader = Literal["text", "html", "pdf", "docx", "pptx", "xlsx", "epub"]
 
 OFFICE: dict[str, Reader] = {
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/epub+zip": "epub",
 }
 
 BY_EXTENSION = {

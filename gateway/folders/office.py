@@ -1,4 +1,5 @@
-"""Office documents (.docx, .pptx, .xlsx) to Markdown-like text, in a child
+"""Office documents (.docx, .pptx, .xlsx) and e-books (.epub) to
+Markdown-like text, in a child
 process: ``python -I office.py KIND MAX_MEMORY CPU_SECONDS`` with the
 document as standard input (a file, so it can seek). The text goes to
 standard output; a document that cannot be read ends with a one-line reason
@@ -12,6 +13,11 @@ formula is evaluated (openpyxl's ``data_only`` gives the values the
 spreadsheet application cached). ``markitdown`` would bring ``mammoth``,
 ``pandas`` and ``numpy`` for these three formats (pandas only to print
 sheets), tens of megabytes more in the image, and still not bound its run.
+EPUBs are read with ``ebooklib`` (maintained, small, over the same
+``lxml``; it parses without resolving entities): their pages in reading
+order (not the navigation page), each page's headings, paragraphs, list
+items and table rows. No script in them runs. ODT is not read: its Python reader, ``odfpy``, has
+had no release since 2020.
 
 Bounds, so that no document can take the gateway down:
 
@@ -58,7 +64,7 @@ def check_zip(file: BinaryIO) -> None:
     try:
         entries = zipfile.ZipFile(file).infolist()
     except zipfile.BadZipFile as exc:
-        raise Unreadable(f"The document is not a valid Office file: {exc}") from None
+        raise Unreadable(f"The document is not a valid Office file or EPUB: {exc}") from None
     if len(entries) > MAX_ENTRIES:
         raise Unreadable(f"The document has {len(entries)} parts; at most {MAX_ENTRIES} are read")
     declared = sum(entry.file_size for entry in entries)
@@ -168,7 +174,52 @@ def xlsx_text(file: BinaryIO) -> Iterator[str]:
         workbook.close()
 
 
-READERS = {"docx": docx_text, "pptx": pptx_text, "xlsx": xlsx_text}
+def epub_text(file: BinaryIO) -> Iterator[str]:
+    import lxml.html
+    from ebooklib import ITEM_DOCUMENT, epub
+
+    book = epub.read_epub(file, {"ignore_ncx": True})
+    for item_id, _linear in book.spine:
+        item = book.get_item_with_id(item_id)
+        # Not the navigation page: a table of contents, not text.
+        if item is not None and item.get_type() == ITEM_DOCUMENT and item.is_chapter():
+            yield from html_blocks(lxml.html.document_fromstring(item.get_content()))
+
+
+HTML_BLOCKS = ("h1", "h2", "h3", "h4", "h5", "h6", "p", "li", "pre", "tr")
+
+
+def html_blocks(root: Any) -> Iterator[str]:
+    """An (X)HTML page's headings, paragraphs, list items and table rows in
+    order; a block inside another (a paragraph in a list item) is part of
+    its parent's text."""
+    rows: list[list[str]] = []
+    table_of, in_list = None, False
+    for element in root.iter(*HTML_BLOCKS):
+        if any(ancestor.tag in HTML_BLOCKS for ancestor in element.iterancestors()):
+            continue
+        if rows and (element.tag != "tr" or next(element.iterancestors("table"), None) is not table_of):
+            yield from table(rows)
+            rows = []
+        if in_list and element.tag != "li":
+            yield "\n"  # a list ends with a blank line
+        in_list = element.tag == "li"
+        if element.tag == "tr":
+            table_of = next(element.iterancestors("table"), None)
+            rows.append([cell.text_content() for cell in element.iter("td", "th")])
+        elif element.tag == "pre":
+            yield element.text_content().strip("\n") + "\n\n"
+        elif text := " ".join(element.text_content().split()):
+            if element.tag == "li":
+                yield f"- {text}\n"
+            else:
+                yield f"{'#' * int(element.tag[1])} {text}\n\n" if element.tag[0] == "h" else f"{text}\n\n"
+    if in_list:
+        yield "\n"
+    yield from table(rows)
+
+
+READERS = {"docx": docx_text, "pptx": pptx_text, "xlsx": xlsx_text, "epub": epub_text}
 
 
 def main(kind: str, max_memory: int, cpu_seconds: int) -> int:

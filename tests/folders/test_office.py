@@ -14,6 +14,7 @@ import letta_client
 import openpyxl
 import pptx
 import pytest
+from ebooklib import epub
 from letta_client import Letta
 from msoffcrypto.format.ooxml import OOXMLFile
 from pptx.util import Inches
@@ -93,6 +94,36 @@ def make_xlsx() -> bytes:
 XLSX_TEXT = "## Stock\n\n| item | count |\n| --- | --- |\n| apples | 3 |\n| total |  |\n\n## Empty\n\n"
 
 
+def make_epub() -> bytes:
+    book = epub.EpubBook()
+    book.set_identifier("test-book")
+    book.set_title("A book")
+    book.set_language("en")
+    one = epub.EpubHtml(title="One", file_name="one.xhtml", lang="en")
+    one.content = (
+        "<h1>Chapter One</h1><p>First <b>words</b>.</p><ul><li><p>item a</p></li><li>item b</li></ul>"
+        "<table><tr><th>k</th><th>v</th></tr><tr><td>a</td><td>1</td></tr></table><p>After.</p>"
+        "<script>document.write('never run')</script>"
+    )
+    two = epub.EpubHtml(title="Two", file_name="two.xhtml", lang="en")
+    two.content = "<h2>Two</h2><pre>code\n  indented</pre>"
+    for chapter in (one, two):
+        book.add_item(chapter)
+    book.toc = (one, two)
+    book.add_item(epub.EpubNcx())
+    book.add_item(epub.EpubNav())
+    book.spine = ["nav", one, two]
+    out = io.BytesIO()
+    epub.write_epub(out, book)
+    return out.getvalue()
+
+
+EPUB_TEXT = (
+    "# Chapter One\n\nFirst words.\n\n- item a\n- item b\n\n| k | v |\n| --- | --- |\n| a | 1 |\n\n"
+    "After.\n\n## Two\n\ncode\n  indented\n\n"
+)
+
+
 def with_entries(document: bytes, entries: dict[str, bytes | int]) -> bytes:
     """``document`` with more zip entries: bytes, or that many zero bytes
     written a MiB at a time (a zip bomb of a few hundred KB)."""
@@ -112,11 +143,16 @@ def with_entries(document: bytes, entries: dict[str, bytes | int]) -> bytes:
 
 @pytest.mark.parametrize(
     ("name", "make", "text"),
-    [("report.docx", make_docx, DOCX_TEXT), ("deck.pptx", make_pptx, PPTX_TEXT), ("book.xlsx", make_xlsx, XLSX_TEXT)],
+    [
+        ("report.docx", make_docx, DOCX_TEXT),
+        ("deck.pptx", make_pptx, PPTX_TEXT),
+        ("book.xlsx", make_xlsx, XLSX_TEXT),
+        ("novel.epub", make_epub, EPUB_TEXT),
+    ],
 )
 def test_office_documents_become_markdown(client: Letta, folder_id: str, name: str, make, text: str) -> None:
     meta = upload(client, folder_id, name, make())
-    assert meta.file_type.startswith("application/vnd.openxmlformats-officedocument.")
+    assert meta.file_type.startswith(("application/vnd.openxmlformats-officedocument.", "application/epub+zip"))
     done = processed(client, folder_id, meta.id)
     assert (done.processing_status, done.error_message) == ("completed", None)
     assert done.content == text
@@ -147,6 +183,8 @@ def encrypted(document: bytes) -> bytes:
         ("no-document.docx", lambda: with_entries(make_xlsx(), {}), "cannot be read"),
         ("bomb.docx", lambda: with_entries(make_docx(), {"word/media/zeros.bin": 300 * 2**20}), "declares"),
         ("ratio.pptx", lambda: with_entries(make_pptx(), {"ppt/media/zeros.bin": 64 * 2**20}), "compressed over"),
+        ("bomb.epub", lambda: with_entries(make_epub(), {"EPUB/zeros.bin": 300 * 2**20}), "declares"),
+        ("half.epub", lambda: make_epub()[:2000], "not a valid Office file"),
     ],
 )
 def test_bad_documents_end_in_error(client: Letta, folder_id: str, name: str, make, message: str) -> None:
@@ -190,7 +228,7 @@ async def test_extraction_is_bounded_in_memory_and_time() -> None:
     assert text.endswith(DOCX_TEXT) and text.count("\n\n") > 100_000
 
 
-@pytest.mark.parametrize("name", ["macros.docm", "macros.xlsm", "old.doc", "old.ppt", "old.xls"])
+@pytest.mark.parametrize("name", ["macros.docm", "macros.xlsm", "old.doc", "old.ppt", "old.xls", "text.odt"])
 def test_macro_enabled_and_binary_formats_are_refused(client: Letta, folder_id: str, name: str) -> None:
     with pytest.raises(letta_client.APIStatusError) as caught:
         upload(client, folder_id, name, make_docx())
