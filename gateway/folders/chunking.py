@@ -22,10 +22,11 @@ with the same (word) tokenizer on Letta's own test texts: 35 chunks for its
 34 on ``long_test.txt`` at 300, 111 for 103 at 100; ``test.md`` is one chunk
 per section on both sides.
 
-Text is fed as it is extracted and cut into windows of at least ``64 *
-size`` characters at a blank line (or a line end, or a space), so memory
-stays bounded whatever the file's size; a chunk never spans two windows.
-Counting tokens costs about a second of CPU per MB of text.
+Text is fed as it is extracted and cut into windows of ``64 * size``
+characters (within ``MIN_WINDOW`` and ``MAX_WINDOW``) at a blank line (or a
+line end, or a space), so memory stays bounded whatever the file's size; a
+chunk never spans two windows. Counting tokens costs about a second of CPU
+per MB of text.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ Style = Literal["prose", "markdown", "code"]
 
 #: The tokenizer upstream counts with (LlamaIndex's default, tiktoken's cl100k).
 TOKENIZER_MODEL = "gpt-3.5-turbo"
-MIN_WINDOW = 16 * 1024
+#: Bounds of a window: the splitter holds the GIL while it works on one
+#: (about a second per MB), so a window also bounds how long it stalls the
+#: event loop; 512 KiB is still dozens of chunks of 8,191 tokens, the most
+#: OpenAI's embedding models take.
+MIN_WINDOW, MAX_WINDOW = 16 * 1024, 512 * 1024
 HEADING = re.compile(r"#+\s")
 
 
@@ -56,7 +61,7 @@ class Chunker:
         splitter = MarkdownSplitter if style == "markdown" else TextSplitter
         self.splitter = splitter.from_tiktoken_model(TOKENIZER_MODEL, size, overlap=overlap_for(size))
         self.size, self.markdown = size, style == "markdown"
-        self.window = max(MIN_WINDOW, 64 * size)
+        self.window = min(max(MIN_WINDOW, 64 * size), MAX_WINDOW)
         self.buffer = ""
         self.count = 0
         # Markdown: how much of the buffer was scanned for headings, and
