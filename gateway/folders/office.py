@@ -223,8 +223,10 @@ READERS = {"docx": docx_text, "pptx": pptx_text, "xlsx": xlsx_text, "epub": epub
 
 
 def main(kind: str, max_memory: int, cpu_seconds: int) -> int:
-    resource.setrlimit(resource.RLIMIT_AS, (max_memory, max_memory))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
+    for limit, value in ((resource.RLIMIT_AS, max_memory), (resource.RLIMIT_CPU, cpu_seconds)):
+        # The soft limit only: a host's own hard limit may be lower, and stays.
+        _, hard = resource.getrlimit(limit)
+        resource.setrlimit(limit, (value if hard == resource.RLIM_INFINITY else min(value, hard), hard))
     warnings.simplefilter("ignore")  # openpyxl warns of styles it ignores
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="replace", write_through=False)
     document = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 (the process's own stdin)
