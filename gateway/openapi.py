@@ -294,8 +294,8 @@ def _family_paths(family: str, param: str) -> dict[str, Any]:
                 ],
             )
         },
-        f"{base}/name/{{name}}": {
-            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+        f"{base}/name/{{folder_name}}": {
+            "parameters": [{"name": "folder_name", "in": "path", "required": True, "schema": {"type": "string"}}],
             "get": _folder_operation(
                 "The id of the folder of this name",
                 {

@@ -19,7 +19,7 @@ def setup_routes(app: web.Application) -> None:
             app.router.add_get(path, views.list_folders if family == "folders" else views.list_sources)
         app.router.add_get(f"{base}/count", views.count_folders)
         app.router.add_get(f"{base}/metadata", views.folders_metadata)
-        app.router.add_get(f"{base}/name/{{name:.+}}", views.folder_id_by_name)
+        app.router.add_get(f"{base}/name/{{folder_name:.+}}", views.folder_id_by_name)
         app.router.add_get(one, views.get_folder)
         app.router.add_patch(one, views.update_folder)
         app.router.add_delete(one, views.delete_folder)

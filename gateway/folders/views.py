@@ -73,7 +73,7 @@ async def count_folders(request: web.Request) -> web.Response:
 
 async def folder_id_by_name(request: web.Request) -> web.Response:
     """The id alone, as upstream answers it."""
-    return web.json_response((await request.config_dict[FOLDERS].folder_by_name(request.match_info["name"])).id)
+    return web.json_response((await request.config_dict[FOLDERS].folder_by_name(request.match_info["folder_name"])).id)
 
 
 async def folders_metadata(request: web.Request) -> web.Response:
