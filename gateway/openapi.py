@@ -13,7 +13,8 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from . import __version__
-from .folders.models import CreateFolder, FileMetadata, Folder, UpdateFolder
+from .folders.models import CreateFolder, FileMetadata, Folder, Passage, SourcesStats, UpdateFolder
+from .folders.routes import FAMILIES
 from .folders.views import MAX_PAGE
 from .sessions.models import CreateSession, FileInfo, Session
 
@@ -92,7 +93,6 @@ def _page(prefix: str, limit: int, order: str) -> list[dict[str, Any]]:
 
 SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "format": "uuid"}}
 FILENAME = {"name": "filename", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 255}}
-FOLDER_ID = _id("folder_id", "source")
 FILE_ID = _id("file_id", "file")
 INCLUDE_CONTENT = _query("include_content", {"type": "boolean", "default": False}, "Include the extracted text")
 UPLOAD = {
@@ -117,11 +117,22 @@ FILE_QUERY = [
 OPEN: dict[str, list[Any]] = {"security": []}
 TEXT = {"text/plain": {"schema": {"type": "string"}}}
 STATUS = {"application/json": {"schema": {"type": "object"}}}
+INTEGER = {"application/json": {"schema": {"type": "integer", "minimum": 0}}}
 
 
 def document() -> dict[str, Any]:
     schemas: dict[str, Any] = {}
-    for model in (CreateSession, Session, FileInfo, CreateFolder, UpdateFolder, Folder, FileMetadata):
+    for model in (
+        CreateSession,
+        Session,
+        FileInfo,
+        CreateFolder,
+        UpdateFolder,
+        Folder,
+        FileMetadata,
+        SourcesStats,
+        Passage,
+    ):
         schema = _schema(model)
         schemas.update(schema.pop("$defs", {}))
         schemas[model.__name__] = schema
@@ -251,15 +262,29 @@ def document() -> dict[str, Any]:
 
 
 def _folder_paths() -> dict[str, Any]:
-    """The folder files API (Letta), mounted at ``/v1``; its errors are ``FolderError``."""
+    """The folder files API (Letta), mounted at ``/v1``, under both its names
+    (``sources`` deprecated, as upstream); its errors are ``FolderError``."""
+    paths: dict[str, Any] = {}
+    for family, param in FAMILIES:
+        for path, item in _family_paths(family, param).items():
+            if family == "sources":
+                item = {k: v | {"deprecated": True} if k != "parameters" else v for k, v in item.items()}
+            paths[path] = item
+    return paths
+
+
+def _family_paths(family: str, param: str) -> dict[str, Any]:
+    folder_id = _id(param, "source")
+    base, one = f"/v1/{family}", f"/v1/{family}/{{{param}}}"
     folder = {"description": "The folder", "content": _json("Folder")}
+    default_limit = 50 if family == "folders" else MAX_PAGE
     folders = {
         "get": _folder_operation(
             "List folders",
             {"200": {"description": "Folders", "content": _json("Folder", array=True)}},
             ("400", "422"),
             parameters=[
-                *_page("source", 50, "asc"),
+                *_page("source", default_limit, "asc"),
                 _query("name", {"type": "string"}, "Only the folder of this name"),
             ],
         ),
@@ -271,10 +296,40 @@ def _folder_paths() -> dict[str, Any]:
         ),
     }
     return {
-        "/v1/folders": folders,
-        "/v1/folders/": folders,
-        "/v1/folders/{folder_id}": {
-            "parameters": [FOLDER_ID],
+        base: folders,
+        f"{base}/": folders,
+        f"{base}/count": {
+            "get": _folder_operation("Number of folders", {"200": {"description": "Count", "content": INTEGER}}, ())
+        },
+        f"{base}/metadata": {
+            "get": _folder_operation(
+                "Folders, files and bytes in all (one listing per folder; file records read only when detailed)",
+                {"200": {"description": "Totals", "content": _json("SourcesStats")}},
+                ("422",),
+                parameters=[
+                    _query(
+                        "include_detailed_per_source_metadata",
+                        {"type": "boolean", "default": False},
+                        "Add each folder with its files (sources is [] otherwise)",
+                    )
+                ],
+            )
+        },
+        f"{base}/name/{{folder_name}}": {
+            "parameters": [{"name": "folder_name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "get": _folder_operation(
+                "The id of the folder of this name",
+                {
+                    "200": {
+                        "description": "The folder id",
+                        "content": {"application/json": {"schema": {"type": "string"}}},
+                    }
+                },
+                ("404",),
+            ),
+        },
+        one: {
+            "parameters": [folder_id],
             "get": _folder_operation("Get a folder", {"200": folder}, ("404", "422")),
             "patch": _folder_operation(
                 "Update a folder",
@@ -288,8 +343,8 @@ def _folder_paths() -> dict[str, Any]:
                 ("404", "422"),
             ),
         },
-        "/v1/folders/{folder_id}/agents": {
-            "parameters": [FOLDER_ID],
+        f"{one}/agents": {
+            "parameters": [folder_id],
             "get": _folder_operation(
                 "Ids of the agents using a folder (none: the gateway keeps no agents)",
                 {
@@ -301,8 +356,17 @@ def _folder_paths() -> dict[str, Any]:
                 ("404", "422"),
             ),
         },
-        "/v1/folders/{folder_id}/upload": {
-            "parameters": [FOLDER_ID],
+        f"{one}/passages": {
+            "parameters": [folder_id],
+            "get": _folder_operation(
+                "The folder's embedded passages: none, as the gateway embeds nothing without an embedder",
+                {"200": {"description": "Passages", "content": _json("Passage", array=True)}},
+                ("404", "422"),
+                parameters=_page("passage", 100, "asc"),
+            ),
+        },
+        f"{one}/upload": {
+            "parameters": [folder_id],
             "post": _folder_operation(
                 "Upload a file (streamed) and queue it for processing",
                 {
@@ -324,22 +388,26 @@ def _folder_paths() -> dict[str, Any]:
                         {"enum": ["skip", "error", "suffix", "replace"], "default": "suffix"},
                         "When the folder holds a file of that name: keep it, 400, store as name_(N).ext, or replace it",
                     ),
-                    _query("name", {"type": "string", "maxLength": 255}, "File name instead of the part's filename"),
+                    _query("name", {"type": "string", "maxLength": 1024}, "File name, may be path-like (a/b.txt)"),
                 ],
                 requestBody=UPLOAD,
             ),
         },
-        "/v1/folders/{folder_id}/files": {
-            "parameters": [FOLDER_ID],
+        f"{one}/files": {
+            "parameters": [folder_id],
             "get": _folder_operation(
                 "List a folder's files",
                 {"200": {"description": "Files", "content": _json("FileMetadata", array=True)}},
                 ("400", "404", "422"),
-                parameters=[*_page("file", MAX_PAGE, "desc"), INCLUDE_CONTENT],
+                parameters=[
+                    *_page("file", MAX_PAGE, "desc"),
+                    INCLUDE_CONTENT,
+                    _query("check_status_updates", {"type": "boolean", "default": True}, "Accepted; always current"),
+                ],
             ),
         },
-        "/v1/folders/{folder_id}/files/{file_id}": {
-            "parameters": [FOLDER_ID, FILE_ID],
+        f"{one}/files/{{file_id}}": {
+            "parameters": [folder_id, FILE_ID],
             "get": _folder_operation(
                 "Get a file's metadata",
                 {"200": {"description": "The file", "content": _json("FileMetadata")}},
@@ -347,8 +415,8 @@ def _folder_paths() -> dict[str, Any]:
                 parameters=[INCLUDE_CONTENT],
             ),
         },
-        "/v1/folders/{folder_id}/{file_id}": {
-            "parameters": [FOLDER_ID, FILE_ID],
+        f"{one}/{{file_id}}": {
+            "parameters": [folder_id, FILE_ID],
             "delete": _folder_operation("Delete a file", {"204": {"description": "Deleted"}}, ("404", "422")),
         },
     }

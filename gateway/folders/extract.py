@@ -6,7 +6,9 @@ incremental parser, without scripts and styles; PDF goes through ``pypdf``
 in a worker thread, from the local file or from a temporary file on disk
 (a PDF cannot be parsed front to back), never from memory; its pages' text
 comes at once when the thread is done (text a few times smaller than the
-PDF).
+PDF). Office documents are spooled to a temporary file too and read by a
+child process with bounded memory, CPU and wall-clock time (``office.py``),
+their text streamed back as it comes.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import os
+import sys
 import tempfile
 from collections.abc import AsyncIterator
 from html.parser import HTMLParser
@@ -24,7 +27,13 @@ import pypdf.errors
 
 from backends import Blob
 
+from . import office
 from .filetypes import Reader
+
+#: Bounds of one Office document's extraction (see ``office.py``).
+OFFICE_MEMORY = 1024 * 1024 * 1024
+OFFICE_CPU_SECONDS = 60
+OFFICE_WALL_SECONDS = 120
 
 #: HTML elements whose end starts a new line of text.
 BLOCKS = {
@@ -40,6 +49,8 @@ class ExtractionError(Exception):
 
 
 def extract(reader: Reader, blob: Blob) -> AsyncIterator[str]:
+    if reader in office.READERS:
+        return _office(blob, reader)
     return {"text": _decoded, "html": _html, "pdf": _pdf}[reader](blob)
 
 
@@ -118,33 +129,57 @@ def _pdf_pages(file: BinaryIO) -> list[str]:
         raise ExtractionError(f"The PDF cannot be read: {exc or type(exc).__name__}") from exc
 
 
-class Chunker:
-    """Words in windows of ``size`` overlapping by ``overlap``, fed piece by
-    piece; a word is a run of non-whitespace (roughly a token or two)."""
+async def _office(blob: Blob, kind: str) -> AsyncIterator[str]:
+    with tempfile.TemporaryFile() as spool:
+        async for chunk in blob.stream():
+            await asyncio.to_thread(spool.write, chunk)
+        await asyncio.to_thread(spool.flush)
+        spool.seek(0)
+        async for text in office_text(spool, kind):
+            yield text
 
-    def __init__(self, size: int, overlap: int) -> None:
-        self.size, self.step, self.overlap = size, size - overlap, overlap
-        self.words: list[str] = []
-        self.tail = ""
-        self.count = 0
 
-    def feed(self, text: str) -> list[str]:
-        words = (self.tail + text).split()
-        self.tail = words.pop() if words and not text[-1:].isspace() else ""
-        self.words.extend(words)
-        chunks = []
-        while len(self.words) >= self.size:
-            chunks.append(" ".join(self.words[: self.size]))
-            del self.words[: self.step]
-        self.count += len(chunks)
-        return chunks
+async def office_text(
+    file: BinaryIO,
+    kind: str,
+    memory: int = OFFICE_MEMORY,
+    cpu_seconds: int = OFFICE_CPU_SECONDS,
+    wall_seconds: float = OFFICE_WALL_SECONDS,
+) -> AsyncIterator[str]:
+    """The text of the Office document in ``file`` (read from its start by
+    a child process); ExtractionError when it cannot be read in the bounds."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-I", office.__file__, kind, str(memory), str(cpu_seconds),
+        stdin=file, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    assert child.stdout is not None and child.stderr is not None
+    reason = asyncio.create_task(_tail(child.stderr))
+    killer = asyncio.get_running_loop().call_later(wall_seconds, child.kill)
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    try:
+        while chunk := await child.stdout.read(64 * 1024):
+            if text := decoder.decode(chunk):
+                yield text
+        status = await child.wait()
+        message = (await reason).decode(errors="replace").strip()
+    finally:
+        killer.cancel()
+        if child.returncode is None:  # the consumer stopped early, or we were cancelled
+            child.kill()
+            await asyncio.shield(child.wait())
+        reason.cancel()
+    if status < 0 or (status and not message):  # killed: by the wall clock or a limit
+        raise ExtractionError(
+            f"The document could not be extracted within {wall_seconds:g} s, {cpu_seconds} s of CPU "
+            f"and {memory // 2**20} MiB of memory"
+        )
+    if status:
+        raise ExtractionError(message.splitlines()[-1])
 
-    def close(self) -> list[str]:
-        """The last, shorter chunk, unless the previous one covered it."""
-        if self.tail:
-            self.words.append(self.tail)
-            self.tail = ""
-        if len(self.words) > (self.overlap if self.count else 0):
-            self.count += 1
-            return [" ".join(self.words)]
-        return []
+
+async def _tail(stream: asyncio.StreamReader, keep: int = 4096) -> bytes:
+    """What a child wrote to ``stream``, its last ``keep`` bytes."""
+    tail = b""
+    while chunk := await stream.read(65536):
+        tail = (tail + chunk)[-keep:]
+    return tail

@@ -12,11 +12,20 @@ from pathlib import PurePosixPath
 from typing import Literal
 
 from ..http.errors import ApiError
+from .chunking import Style
 
-Reader = Literal["text", "html", "pdf"]
+Reader = Literal["text", "html", "pdf", "docx", "pptx", "xlsx", "epub"]
+
+OFFICE: dict[str, Reader] = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": "pptx",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/epub+zip": "epub",
+}
 
 BY_EXTENSION = {
     ".pdf": "application/pdf",
+    **{f".{reader}": mime for mime, reader in OFFICE.items()},
     ".txt": "text/plain",
     ".text": "text/plain",
     ".log": "text/plain",
@@ -76,7 +85,22 @@ def file_type(name: str, declared: str | None) -> str:
     return guessed
 
 
+#: Types chunked as code (by blank-line blocks, then lines).
+CODE = {mime for ext, mime in BY_EXTENSION.items() if mime.startswith("text/x-") and ext != ".rst"} | {
+    "text/javascript",
+    "text/css",
+    "application/x-python",
+}
+MARKDOWN = {"text/markdown", "text/x-markdown"}
+
+
+def chunk_style(mime: str) -> Style:
+    return "markdown" if mime in MARKDOWN else "code" if mime in CODE else "prose"
+
+
 def reader_of(mime: str) -> Reader:
     if mime == "application/pdf":
         return "pdf"
+    if mime in OFFICE:
+        return OFFICE[mime]
     return "html" if mime == "text/html" else "text"

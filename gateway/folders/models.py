@@ -158,3 +158,49 @@ class FileMetadata(Wire):
     content: str | None = None
     created_at: datetime
     updated_at: datetime
+
+
+class FileStats(Wire):
+    file_id: str
+    file_name: str
+    file_size: int | None = None
+
+
+class SourceStats(Wire):
+    source_id: str
+    source_name: str
+    file_count: int = 0
+    total_size: int = 0
+    files: list[FileStats] = []
+
+
+class SourcesStats(Wire):
+    """Upstream's ``OrganizationSourcesStats``: ``sources`` is filled only
+    with ``include_detailed_per_source_metadata=true``."""
+
+    total_sources: int = 0
+    total_files: int = 0
+    total_size: int = 0
+    sources: list[SourceStats] = []
+
+
+class Passage(Wire):
+    """A chunk of a file with its embedding, as upstream lists them. This
+    gateway embeds nothing unless an embedder is configured, so it stores
+    none: the model describes the shape for ``/openapi.json``."""
+
+    id: str
+    text: str
+    source_id: str | None = None
+    file_id: str | None = None
+    file_name: str | None = None
+    archive_id: str | None = None
+    metadata: dict[str, Any] | None = None
+    tags: list[str] | None = None
+    embedding: list[float] | None = None
+    embedding_config: EmbeddingConfig | None = None
+    is_deleted: bool = False
+    created_by_id: str | None = None
+    last_updated_by_id: str | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None

@@ -28,8 +28,9 @@ from aiohttp import web
 from backends import NotFound, StorageUnavailable
 
 from ..http.errors import ApiError
-from .extract import Chunker, ExtractionError, extract
-from .filetypes import reader_of
+from .chunking import Chunker
+from .extract import ExtractionError, extract
+from .filetypes import chunk_style, reader_of
 from .models import DEFAULT_CHUNK_SIZE, TERMINAL, EmbeddingConfig, FileMetadata, Folder
 from .store import JOBS, FolderStore
 
@@ -42,10 +43,6 @@ DEFAULT_BATCH = 32
 class Embedder(Protocol):
     async def embed(self, chunks: list[str], config: EmbeddingConfig) -> int:
         """Embed ``chunks`` with the folder's config; return how many were."""
-
-
-def overlap_for(size: int) -> int:
-    return min(50, size // 5)
 
 
 class Processor:
@@ -178,7 +175,7 @@ class Processor:
         meta.processing_status = "parsing"
         if not await self.store.save_progress(meta):
             return meta
-        chunker = Chunker(size, overlap_for(size))
+        chunker = Chunker(size, chunk_style(meta.file_type))
 
         async def text() -> AsyncIterator[str]:
             async with self.store.open_blob(meta) as blob:
@@ -198,22 +195,26 @@ class Processor:
         return meta
 
     async def _embed(self, config: EmbeddingConfig, meta: FileMetadata, size: int) -> int:
-        """Chunk the stored text again, a batch at a time, so that no more
-        than a batch of chunks is ever held."""
-        if self.embedder is None:
+        """Chunk the stored text again, a window at a time, so that no more
+        than a window's chunks are ever held; embed them a batch at a time."""
+        if (embedder := self.embedder) is None:
             return 0
         batch_size = config.batch_size or DEFAULT_BATCH
-        chunker, batch, embedded = Chunker(size, overlap_for(size)), [], 0
+        chunker, batch, embedded = Chunker(size, chunk_style(meta.file_type)), list[str](), 0
+
+        async def send(last: bool) -> int:
+            sent = 0
+            while len(batch) >= batch_size or (last and batch):
+                sent += await embedder.embed(batch[:batch_size], config)
+                del batch[:batch_size]
+            return sent
+
         async with self.store.storage.open(self.store.content_key(meta.source_id, meta.id)) as blob:
             async for piece in extract("text", blob):
                 batch.extend(chunker.feed(piece))
-                while len(batch) >= batch_size:
-                    embedded += await self.embedder.embed(batch[:batch_size], config)
-                    del batch[:batch_size]
+                embedded += await send(last=False)
         batch.extend(chunker.close())
-        if batch:
-            embedded += await self.embedder.embed(batch, config)
-        return embedded
+        return embedded + await send(last=True)
 
 
 PROCESSOR = web.AppKey("processor", Processor)

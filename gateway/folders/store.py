@@ -33,7 +33,17 @@ from backends import BaseBackend, NotFound
 from ..http.errors import ApiError, bad_request, not_found
 from .claims import NameClaims
 from .index import Order, TimeIndex
-from .models import CreateFolder, FileMetadata, Folder, UpdateFolder, new_id, now
+from .models import (
+    CreateFolder,
+    FileMetadata,
+    FileStats,
+    Folder,
+    SourcesStats,
+    SourceStats,
+    UpdateFolder,
+    new_id,
+    now,
+)
 
 Duplicates = Literal["skip", "error", "suffix", "replace"]
 #: Records read at once for a page: a default page of 50 in one round.
@@ -132,17 +142,67 @@ class FolderStore:
             ids = await self.folder_index.page(order, limit, start, stop)
             return [f for f in await self._read_all(ids, self.get_folder) if f is not None]
         # A name is held by one folder at most: a page of one or none.
-        holder = await self.folder_names.holder(name)
-        try:
-            folder = await self.get_folder(holder) if holder else None
-        except ApiError:  # deleted since
-            folder = None
+        folder = await self._named(name)
         if folder is None:
             return []
         point, sign = (folder.created_at, folder.id), 1 if order == "asc" else -1
         if start is not None and sign * _compare(point, start) <= 0:
             return []
         return [folder] if stop is None or sign * _compare(point, stop) < 0 else []
+
+    async def _named(self, name: str) -> Folder | None:
+        holder = await self.folder_names.holder(name)
+        try:
+            return await self.get_folder(holder) if holder else None
+        except ApiError:  # deleted since
+            return None
+
+    async def folder_by_name(self, name: str) -> Folder:
+        if (folder := await self._named(name)) is None:
+            raise not_found(f"Folder with name={name} not found.")
+        return folder
+
+    async def _folder_ids(self) -> list[str]:
+        return [entry.key[len("folders/") : -len(".json")] async for entry in self.storage.iter_all("folders/")]
+
+    async def count_folders(self) -> int:
+        """One listing of the folder records, none of them read."""
+        return len(await self._folder_ids())
+
+    async def stats(self, detailed: bool) -> SourcesStats:
+        """Totals over every folder from listings of the stored bytes (a
+        blob's size is the file's); only ``detailed`` reads the file records,
+        for their names. Folders by name, files by file name, as upstream."""
+        folders = [f for f in await self._read_all(await self._folder_ids(), self.get_folder) if f is not None]
+        limit = asyncio.Semaphore(READ_CONCURRENCY)
+
+        async def one(folder: Folder) -> SourceStats:
+            async with limit:
+                blobs = [entry async for entry in self.storage.iter_all(self._blobs(folder.id))]
+            files = []
+            if detailed:
+                ids = [entry.key.rpartition("/")[2] for entry in blobs]
+                metas = [m for m in await self._read_all(ids, lambda i: self.get_file(folder.id, i)) if m is not None]
+                files = sorted(
+                    (FileStats(file_id=m.id, file_name=m.file_name, file_size=m.file_size) for m in metas),
+                    key=lambda f: (f.file_name, f.file_id),
+                )
+            return SourceStats(
+                source_id=folder.id,
+                source_name=folder.name,
+                file_count=len(blobs),
+                total_size=sum(entry.size for entry in blobs),
+                files=files,
+            )
+
+        per_folder = await asyncio.gather(*(one(f) for f in folders))
+        per_folder.sort(key=lambda s: (s.source_name, s.source_id))
+        return SourcesStats(
+            total_sources=len(per_folder),
+            total_files=sum(s.file_count for s in per_folder),
+            total_size=sum(s.total_size for s in per_folder),
+            sources=per_folder if detailed else [],
+        )
 
     @staticmethod
     async def _cursor(item_id: str | None, get) -> tuple[datetime, str] | None:
@@ -175,8 +235,11 @@ class FolderStore:
     def record_key(self, folder_id: str, file_id: str) -> str:
         return f"{self._files(folder_id)}records/{file_id}.json"
 
+    def _blobs(self, folder_id: str) -> str:
+        return f"{self._files(folder_id)}blobs/"
+
     def blob_key(self, folder_id: str, file_id: str) -> str:
-        return f"{self._files(folder_id)}blobs/{file_id}"
+        return f"{self._blobs(folder_id)}{file_id}"
 
     def content_key(self, folder_id: str, file_id: str) -> str:
         return f"{self._files(folder_id)}content/{file_id}"

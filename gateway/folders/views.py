@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..http.bodies import read_json
 from ..http.errors import ApiError, bad_request
-from ..http.filenames import check_name, from_form
+from ..http.filenames import check_path_name, from_form
 from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
@@ -46,7 +46,9 @@ def _page(request: web.Request, prefix: str, default_limit: int, default_order: 
 
 
 def _folder_id(request: web.Request) -> str:
-    return parse_id(request.match_info["folder_id"], "source")
+    """The folder of a ``/folders/{folder_id}`` or ``/sources/{source_id}`` route."""
+    match = request.match_info
+    return parse_id(match["folder_id"] if "folder_id" in match else match["source_id"], "source")
 
 
 async def create_folder(request: web.Request) -> web.Response:
@@ -54,10 +56,37 @@ async def create_folder(request: web.Request) -> web.Response:
     return web.json_response(folder.wire())
 
 
-async def list_folders(request: web.Request) -> web.Response:
-    page = _page(request, "source", 50, "asc")
+async def list_folders(request: web.Request, default_limit: int = 50) -> web.Response:
+    page = _page(request, "source", default_limit, "asc")
     folders = await request.config_dict[FOLDERS].list_folders(**page, name=request.query.get("name"))
     return web.json_response([folder.wire() for folder in folders])
+
+
+async def list_sources(request: web.Request) -> web.Response:
+    """The 0.x client lists sources without paging: the largest page by default."""
+    return await list_folders(request, MAX_PAGE)
+
+
+async def count_folders(request: web.Request) -> web.Response:
+    return web.json_response(await request.config_dict[FOLDERS].count_folders())
+
+
+async def folder_id_by_name(request: web.Request) -> web.Response:
+    """The id alone, as upstream answers it."""
+    return web.json_response((await request.config_dict[FOLDERS].folder_by_name(request.match_info["folder_name"])).id)
+
+
+async def folders_metadata(request: web.Request) -> web.Response:
+    detailed = _flag(request, "include_detailed_per_source_metadata")
+    return web.json_response((await request.config_dict[FOLDERS].stats(detailed)).wire())
+
+
+async def list_passages(request: web.Request) -> web.Response:
+    """A folder's embedded chunks: none, as nothing is embedded without an
+    embedder; the folder and the query are still checked."""
+    await request.config_dict[FOLDERS].get_folder(_folder_id(request))
+    _page(request, "passage", 100, "asc")
+    return web.json_response([])
 
 
 async def get_folder(request: web.Request) -> web.Response:
@@ -88,8 +117,9 @@ async def upload_file(request: web.Request) -> web.Response:
     mode: Duplicates = _choice(request, "duplicate_handling", ("skip", "error", "suffix", "replace"), "suffix")
     limit = request.config_dict[SETTINGS].max_upload_bytes
     part = await file_part(request, limit)
-    name = check_name(request.query.get("name") or from_form(part.filename))
-    if name.startswith("."):
+    # Path-like (``a/b/notes.md``): a logical name, never a storage path.
+    name = check_path_name(request.query.get("name") or from_form(part.filename))
+    if name.rpartition("/")[2].startswith("."):
         raise bad_request(f"File name '{name}' must not start with '.'")
     mime = file_type(name, part.content_type)
     with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
@@ -104,6 +134,9 @@ async def list_files(request: web.Request) -> web.Response:
     store = request.config_dict[FOLDERS]
     folder = await store.get_folder(_folder_id(request))
     page = _page(request, "file", 1000, "desc")
+    # The 0.x client's sources listing asks for a status refresh from a
+    # vector database; statuses here are always current.
+    _flag(request, "check_status_updates")
     files = await store.list_files(folder.id, **page, include_content=_flag(request, "include_content"))
     return web.json_response([meta.wire() for meta in files])
 

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 from backends import BaseBackend, backend_from_url
+from gateway.folders.chunking import Chunker
 from gateway.folders.models import CreateFolder, EmbeddingConfig
 from gateway.folders.processing import Processor
 from gateway.folders.store import FolderStore
@@ -39,15 +40,19 @@ async def test_chunks_reach_the_embedder_in_batches(backend: BaseBackend) -> Non
 
     done = await store.get_file(folder.id, meta.id, include_content=True)
     assert (done.processing_status, done.content) == ("completed", text)
-    # 20-word windows moving by 16 (0-19, ..., 176-195), then 192-199: in batches of 4.
-    assert (done.total_chunks, done.chunks_embedded) == (13, 13)
-    assert [len(batch) for batch in embedder.batches] == [4, 4, 4, 1]
-    assert embedder.batches[0][1].split()[:4] == ["w16", "w17", "w18", "w19"]
-    assert embedder.batches[-1][-1].split() == [f"w{i}" for i in range(192, 200)]
+    # Chunks of 20 tokens, overlapping by 4, in batches of 4.
+    chunker = Chunker(20)
+    chunks = chunker.feed(text) + chunker.close()
+    assert (done.total_chunks, done.chunks_embedded) == (len(chunks), len(chunks))
+    assert [c for batch in embedder.batches for c in batch] == chunks
+    assert [len(batch) for batch in embedder.batches[:-1]] == [4] * (len(embedder.batches) - 1)
+    assert 0 < len(embedder.batches[-1]) <= 4 and len(chunks) > 20
+    assert chunks[0].startswith("w0 w1") and chunks[-1].endswith("w199")
     # Done: its job is gone, so a second run does nothing.
     assert [e.key async for e in backend.iter_all("folder-jobs/")] == []
+    batches = len(embedder.batches)
     await processor.run(meta.id)
-    assert len(embedder.batches) == 4
+    assert len(embedder.batches) == batches
 
 
 async def test_a_worker_cancelled_while_it_lets_go_of_its_lease_stops() -> None:

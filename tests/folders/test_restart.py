@@ -11,6 +11,7 @@ import signal
 import pytest
 
 from backends import backend_from_url
+from gateway.folders.chunking import Chunker
 
 from ..process import GatewayProcess
 from .conftest import letta, pdf_of, processed
@@ -43,7 +44,8 @@ async def test_a_crash_mid_processing_is_taken_over(storage: str) -> None:
     """A killed gateway stops renewing its lease; another one takes the job
     over once the lease has run out."""
     vocabulary = [f"word{i}" for i in range(1000)]
-    text = " ".join(random.Random(1).choices(vocabulary, k=3_000_000)).encode()  # ~23 MB
+    # ~3 MB: seconds of chunking (tokens are counted), so the kill lands mid-file.
+    text = " ".join(random.Random(1).choices(vocabulary, k=400_000)).encode()
     lease = {"GATEWAY_PROCESSING_LEASE_SECONDS": "1"}
     with GatewayProcess(storage, lease) as doomed:
         client = letta(doomed)
@@ -61,4 +63,5 @@ async def test_a_crash_mid_processing_is_taken_over(storage: str) -> None:
     with GatewayProcess(storage, lease) as survivor:
         done = processed(letta(survivor), folder.id, meta.id, timeout=60)
     assert done.processing_status == "completed"
-    assert len(done.content) == len(text) and done.total_chunks == 12_000
+    chunker = Chunker(300)
+    assert len(done.content) == len(text) and done.total_chunks == len(chunker.feed(text.decode()) + chunker.close())
