@@ -158,10 +158,10 @@ def document() -> dict[str, Any]:
         "200": {
             "description": "The file (Range, ETag and conditional requests supported), or with thumb= its "
             "thumbnail: WebP when Accept lists image/webp, else JPEG (Vary: Accept)",
+            # The file's own type, by its name; a thumbnail's is one of the two.
             "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
-                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
-                "image/webp": {"schema": {"type": "string", "format": "binary"}},
+                media: {"schema": {"type": "string", "format": "binary"}}
+                for media in ("*/*", "image/jpeg", "image/webp")
             },
         },
         "206": {"description": "The requested byte range"},
@@ -291,7 +291,7 @@ def _family_paths(family: str, param: str) -> dict[str, Any]:
         "post": _folder_operation(
             "Create a folder",
             {"200": folder},
-            ("400", "409"),
+            ("400", "409", "415"),
             requestBody={"required": True, "content": _json("CreateFolder")},
         ),
     }
@@ -334,7 +334,7 @@ def _family_paths(family: str, param: str) -> dict[str, Any]:
             "patch": _folder_operation(
                 "Update a folder",
                 {"200": folder},
-                ("400", "404", "409", "422"),
+                ("400", "404", "409", "415", "422"),
                 requestBody={"required": True, "content": _json("UpdateFolder")},
             ),
             "delete": _folder_operation(

@@ -4,6 +4,8 @@ client's auto-pagination expects; query values it cannot have meant are a
 
 from __future__ import annotations
 
+from typing import cast, get_args
+
 from aiohttp import web
 
 from ..http.bodies import read_json
@@ -114,7 +116,7 @@ async def list_agents(request: web.Request) -> web.Response:
 async def upload_file(request: web.Request) -> web.Response:
     store = request.config_dict[FOLDERS]
     folder = await store.get_folder(_folder_id(request))
-    mode: Duplicates = _choice(request, "duplicate_handling", ("skip", "error", "suffix", "replace"), "suffix")
+    mode = cast(Duplicates, _choice(request, "duplicate_handling", get_args(Duplicates), "suffix"))
     limit = request.config_dict[SETTINGS].max_upload_bytes
     part = await file_part(request, limit)
     # Path-like (``a/b/notes.md``): a logical name, never a storage path.
