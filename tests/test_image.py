@@ -54,7 +54,7 @@ BUILD_CA = "/run/build-ca/ca-certificates.crt"
 #: which a host without CAP_SYS_RESOURCE (this one) refuses; a pod gets its
 #: node's limits, so any workable values do.
 ULIMITS = ("--ulimit=nofile=4096:4096", "--ulimit=nproc=4096:4096")
-#: The image's size limit (measured: 271 MB, mostly PyAV's FFmpeg and the base).
+#: The image's size limit (measured: 292 MB, mostly PyAV's FFmpeg and the base).
 MAX_IMAGE_BYTES = 300 * 10**6
 
 
@@ -141,7 +141,9 @@ def image(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureReque
 
 def deployment_env(rendered: dict[str, dict], secrets: dict[tuple[str, str], str]) -> dict[str, str]:
     """The container's environment as the overlay sets it: the ConfigMap,
-    then its own ``env``, with ``secrets[(secret, key)]`` for secret refs."""
+    then its own ``env``, with ``secrets[(secret, key)]`` for secret refs;
+    an optional ref not in ``secrets`` is left unset, as Kubernetes does
+    when the Secret has no such key."""
     container = gateway_container(rendered["Deployment"])
     assert [source["configMapRef"]["name"] for source in container["envFrom"]] == [
         rendered["ConfigMap"]["metadata"]["name"]
@@ -149,6 +151,8 @@ def deployment_env(rendered: dict[str, dict], secrets: dict[tuple[str, str], str
     env = dict(rendered["ConfigMap"]["data"])
     for entry in container.get("env", []):
         ref = entry["valueFrom"]["secretKeyRef"]
+        if ref.get("optional") and (ref["name"], ref["key"]) not in secrets:
+            continue
         env[entry["name"]] = secrets[(ref["name"], ref["key"])]
     return env
 
