@@ -82,12 +82,19 @@ class GuardedHandler(RequestHandler):
 
     def __init__(self, manager: GuardedServer, **kwargs: Any) -> None:
         super().__init__(manager, **kwargs)
+        self.manager = manager
         self.limits = manager.limits
         now = self._loop.time()
         #: When the request being waited for began (None when none is).
         self.request_began: float | None = now
         #: When bytes last came, or reading last resumed.
         self.progressed = now
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        # Once aiohttp has started the connection's task, which a close
+        # before would leave failing on a connection already lost.
+        self.manager.admit(self)
 
     def data_received(self, data: bytes) -> None:
         now = self._loop.time()
@@ -135,8 +142,9 @@ class GuardedServer(web.Server):
     def __call__(self) -> GuardedHandler:
         return GuardedHandler(self, loop=self._loop, **self._kwargs)
 
-    def connection_made(self, handler: RequestHandler, transport: asyncio.Transport) -> None:
-        super().connection_made(handler, transport)
+    def admit(self, handler: GuardedHandler) -> None:
+        """Keep to the bound, closing the oldest connection waiting for a
+        request, else ``handler``, the new one."""
         if len(self._connections) > self.limits.max_connections:
             # Oldest first: the dict keeps the order connections came in.
             waiting = next((h for h in self._connections if isinstance(h, GuardedHandler) and h.waiting()), None)
