@@ -1,4 +1,4 @@
-"""``Expect: 100-continue`` on both upload routes (``expect_upload``): a
+"""``Expect: 100-continue`` on every upload route (``expect_upload``): a
 declared length over the limit is answered 413 in the family's format and
 never told to continue; one within it is, and its upload is stored."""
 
@@ -30,8 +30,8 @@ def paths(server: ThreadedGateway, family: str) -> tuple[str, str]:
     if family == "sessions":
         session = httpx.post(f"{server.url}/api/sessions", json={"title": "expect"}).json()["id"]
         return f"/api/sessions/{session}/files/upload", f"/api/sessions/{session}/files"
-    folder = httpx.post(f"{server.url}/v1/folders", json={"name": uuid.uuid4().hex}).json()["id"]
-    return f"/v1/folders/{folder}/upload", f"/v1/folders/{folder}/files"
+    folder = httpx.post(f"{server.url}/v1/{family}", json={"name": uuid.uuid4().hex}).json()["id"]
+    return f"/v1/{family}/{folder}/upload", f"/v1/{family}/{folder}/files"
 
 
 def error_message(family: str, body: object) -> str:
@@ -39,7 +39,7 @@ def error_message(family: str, body: object) -> str:
     return body["error"]["message"] if family == "sessions" else body["detail"]
 
 
-@pytest.mark.parametrize("family", ["sessions", "folders"])
+@pytest.mark.parametrize("family", ["sessions", "folders", "sources"])
 def test_over_the_limit_is_413_without_100_continue(server: ThreadedGateway, family: str) -> None:
     path, _ = paths(server, family)
     with connect(server.settings.port) as sock:
@@ -50,7 +50,7 @@ def test_over_the_limit_is_413_without_100_continue(server: ThreadedGateway, fam
     assert "x-request-id" in response.headers  # through the middlewares like any answer
 
 
-@pytest.mark.parametrize("family", ["sessions", "folders"])
+@pytest.mark.parametrize("family", ["sessions", "folders", "sources"])
 def test_within_the_limit_continues_and_is_stored(server: ThreadedGateway, family: str) -> None:
     path, listing = paths(server, family)
     body = multipart_head("notes.txt") + b"a few words" + multipart_tail()
