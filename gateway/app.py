@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from backends import backend_from_url
@@ -25,12 +23,6 @@ from .state import LIFECYCLE, SETTINGS, STORAGE
 
 #: Largest JSON body (session create and the like); uploads stream instead.
 MAX_JSON_BODY = 1024 * 1024
-#: How the HTTP server runs the app (``web.AppRunner`` keywords), for the
-#: CLI and the tests alike. Request bodies are not decompressed: the API
-#: families refuse compressed ones (415), and aiohttp would otherwise fail
-#: on a body that is not in its claimed coding while draining it after the
-#: answer, and log that as an unhandled error.
-SERVER_OPTIONS: dict[str, Any] = {"auto_decompress": False}
 
 
 def create_app(settings: Settings) -> web.Application:

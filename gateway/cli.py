@@ -15,7 +15,8 @@ from aiohttp import web
 from backends import StorageConfigError
 
 from .access_log import ClientProtocolErrors, JsonAccessLogger, access_logger
-from .app import SERVER_OPTIONS, create_app
+from .app import create_app
+from .server import GatewayRunner
 from .settings import Settings, SettingsError, load_settings
 from .state import LIFECYCLE
 
@@ -36,13 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 async def serve(settings: Settings) -> None:
     app = create_app(settings)
-    runner = web.AppRunner(
-        app,
-        access_log_class=JsonAccessLogger,
-        access_log=access_logger(),
-        shutdown_timeout=5,  # for what is left once Lifecycle.shut_down has waited
-        **SERVER_OPTIONS,
-    )
+    runner = GatewayRunner(app, access_log_class=JsonAccessLogger, access_log=access_logger())
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     try:

@@ -58,6 +58,16 @@ class Metrics:
             "gateway_storage_unavailable", "Requests failed because the storage was unavailable",
             registry=self.registry,
         )  # fmt: skip
+        self.connections_open = Gauge(
+            "gateway_connections", "Client connections open in this process", registry=self.registry
+        )
+        self.connections_cut = Counter(
+            "gateway_connections_cut",
+            "Connections closed on a client: headers too slow (header_timeout), a body that stopped"
+            " (body_timeout, after its 408), more connections than max_connections (over_limit)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.storage_full = Counter(
             "gateway_storage_full", "Requests failed because the storage was full (507)", registry=self.registry
         )

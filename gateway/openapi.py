@@ -28,6 +28,8 @@ SESSION_ERRORS = {
     "404": "Unknown session or file",
     "503": UNAVAILABLE,
 }
+#: An upload whose body stopped coming for ``body_timeout``; nothing stored.
+SLOW_BODY = "The body stopped coming (body_timeout); nothing was stored"
 #: Every folder operation may answer 401 (with API keys configured) and 503;
 #: ``_folder_operation`` adds the other codes an operation can answer.
 FOLDER_ERRORS = {
@@ -35,6 +37,7 @@ FOLDER_ERRORS = {
     "401": "Missing or invalid API key",
     "403": FOREIGN_WRITE,
     "404": "Unknown folder or file",
+    "408": SLOW_BODY,
     "409": "Name conflict; retrying cannot help (x-should-retry: false)",
     "413": "Too large",
     "415": "Unsupported file type, or a body that is not application/json",
@@ -245,6 +248,7 @@ def document() -> dict[str, Any]:
                     "Upload a file (streamed; replaces a file of the same name)",
                     {
                         "201": {"description": "Stored", "content": _json("FileInfo")},
+                        "408": {"description": SLOW_BODY, "content": _json("Error")},
                         "413": {"description": "Too large", "content": _json("Error")},
                     },
                     requestBody=UPLOAD,
@@ -381,7 +385,7 @@ def _family_paths(family: str, param: str) -> dict[str, Any]:
                         },
                     }
                 },
-                ("400", "404", "409", "413", "415", "422"),
+                ("400", "404", "408", "409", "413", "415", "422"),
                 parameters=[
                     _query(
                         "duplicate_handling",

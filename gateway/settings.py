@@ -63,6 +63,19 @@ class Settings:
     url_signing_key: tuple[str, ...] = ()
     #: Seconds a signed link works, at least (see ``http/signing.py``).
     url_ttl: int = 3600
+    #: Seconds a client has from connecting (or, on a kept-alive connection,
+    #: from the first byte of its next request) to the end of the request's
+    #: headers; then the connection is closed (see ``server.py``).
+    header_timeout: float = 20.0
+    #: Seconds a request body may go without a byte while the gateway reads
+    #: it; then the request ends with 408 and nothing is stored.
+    body_timeout: float = 120.0
+    #: Seconds a kept-alive connection may sit idle between requests; longer
+    #: than the usual proxy's 60, so a proxy never reuses one being closed.
+    keepalive_timeout: float = 75.0
+    #: Connections this process holds at once, at most (kept below the file
+    #: descriptor limit); see ``server.py`` for what happens at the bound.
+    max_connections: int = 1000
 
 
 def _int_in(low: int, high: int) -> Callable[[Any], int]:
@@ -176,6 +189,10 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "cors_origins": _origins,
     "url_signing_key": _signing_keys,
     "url_ttl": _int_in(60, 7 * 24 * 3600),
+    "header_timeout": _positive_seconds_up_to(600),
+    "body_timeout": _positive_seconds_up_to(3600),
+    "keepalive_timeout": _positive_seconds_up_to(3600),
+    "max_connections": _int_in(1, 1_000_000),
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)}
 

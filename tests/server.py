@@ -10,7 +10,8 @@ from dataclasses import replace
 
 from aiohttp import web
 
-from gateway.app import SERVER_OPTIONS, create_app
+from gateway.app import create_app
+from gateway.server import GatewayRunner
 from gateway.settings import Settings
 
 
@@ -46,8 +47,8 @@ class ThreadedGateway:
         self._loop.close()
 
     async def _start(self) -> None:
-        # As the CLI: a connection still busy at shutdown gets 5 s, not 60.
-        self._runner = web.AppRunner(create_app(self.settings), shutdown_timeout=5, **SERVER_OPTIONS)
+        # As the CLI (its access log aside): the same limits, timeouts and options.
+        self._runner = GatewayRunner(create_app(self.settings))
         await self._runner.setup()
         await web.TCPSite(self._runner, self.settings.host, self.settings.port).start()
 

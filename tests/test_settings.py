@@ -52,9 +52,15 @@ def test_environment() -> None:
             "GATEWAY_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1, ::1",
             "GATEWAY_DRAIN_SECONDS": "5",
             "GATEWAY_SHUTDOWN_GRACE": "20.5",
+            "GATEWAY_HEADER_TIMEOUT": "5",
+            "GATEWAY_BODY_TIMEOUT": "300",
+            "GATEWAY_KEEPALIVE_TIMEOUT": "30.5",
+            "GATEWAY_MAX_CONNECTIONS": "500",
         },
     )
     assert (settings.drain_seconds, settings.shutdown_grace) == (5.0, 20.5)
+    assert (settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) == (5.0, 300.0, 30.5)
+    assert settings.max_connections == 500
     assert settings.max_upload_bytes == 10_000
     assert settings.api_keys == ()
     assert settings.trusted_proxies == (ip_network("10.0.0.0/8"), ip_network("192.168.1.1/32"), ip_network("::1/128"))
@@ -81,6 +87,9 @@ def test_environment() -> None:
             "invalid shutdown_grace from environment: expected a number of seconds",
         ),
         ([], {"GATEWAY_DRAIN_SECONDS": "-1"}, "invalid drain_seconds from environment: must be between 0 and 600"),
+        ([], {"GATEWAY_HEADER_TIMEOUT": "0"}, "invalid header_timeout from environment: must be more than 0 seconds"),
+        ([], {"GATEWAY_BODY_TIMEOUT": "never"}, "invalid body_timeout from environment: expected a number of seconds"),
+        ([], {"GATEWAY_MAX_CONNECTIONS": "0"}, "invalid max_connections from environment: must be between 1 and"),
     ],
 )
 def test_invalid_settings(argv: list[str], env: dict[str, str], message: str) -> None:

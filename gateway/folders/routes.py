@@ -1,5 +1,6 @@
 from aiohttp import web
 
+from ..http.uploads import expect_upload
 from . import views
 
 #: The folder API under its name and its older one, ``sources`` (what
@@ -25,7 +26,7 @@ def setup_routes(app: web.Application) -> None:
         app.router.add_delete(one, views.delete_folder)
         app.router.add_get(f"{one}/agents", views.list_agents)
         app.router.add_get(f"{one}/passages", views.list_passages)
-        app.router.add_post(f"{one}/upload", views.upload_file)
+        app.router.add_post(f"{one}/upload", views.upload_file, expect_handler=expect_upload)
         app.router.add_get(f"{one}/files", views.list_files)
         app.router.add_get(f"{one}/files/{{file_id}}", views.get_file)
         app.router.add_delete(f"{one}/{{file_id}}", views.delete_file)

@@ -10,6 +10,12 @@ own ``BadHttpMessage`` for a header line it cannot read, and whatever the
 next aiohttp release adds) is a malformed body, a 400, never a server
 fault: the reader parses nothing but what the client sent. Fields before the
 file's are bounded in number and bytes, so no body keeps the loop busy.
+An ``ApiError`` raised into the body reads (a body that stopped coming, see
+``server.py``) passes through as it is.
+
+Every upload route takes ``expect_upload`` as its ``expect_handler``, so a
+client that asks before sending (``Expect: 100-continue``) a body that
+cannot fit is answered 413 without ever being told to send it.
 """
 
 from __future__ import annotations
@@ -19,7 +25,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, hdrs, web
+from aiohttp.web_urldispatcher import _default_expect_handler
 
+from ..state import SETTINGS
 from .errors import ApiError, bad_request
 
 CHUNK_SIZE = 256 * 1024
@@ -52,6 +60,8 @@ class FilePart:
         while True:
             try:
                 chunk = await self.part.read_chunk(CHUNK_SIZE)
+            except ApiError:
+                raise
             except Exception as exc:  # see the module's docstring
                 raise malformed(exc) from exc
             if not chunk:
@@ -75,7 +85,7 @@ def _as_sent(part: BodyPartReader) -> str:
 
 async def file_part(request: web.Request, limit: int, field: str = "file") -> FilePart:
     """Find the multipart field ``field``, skipping (bounded) fields before it."""
-    if request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD:
+    if over_limit(request, limit):
         raise too_large(limit)
     if request.content_type != "multipart/form-data":
         raise bad_request(f"Expected a multipart/form-data body with a '{field}' field")
@@ -100,3 +110,19 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
     except Exception as exc:  # see the module's docstring
         raise malformed(exc) from exc
     raise bad_request(f"At most {MAX_FIELDS_BEFORE_FILE} form fields may come before '{field}'")
+
+
+def over_limit(request: web.Request, limit: int) -> bool:
+    """Whether the body's declared length is more than any upload of at most
+    ``limit`` bytes needs."""
+    return request.content_length is not None and request.content_length > limit + MULTIPART_OVERHEAD
+
+
+async def expect_upload(request: web.Request) -> None:
+    """``100 Continue`` only for a body that may fit. aiohttp runs a route's
+    expect handler before any middleware; for a body over the limit it sends
+    nothing, and the route's own check (``file_part``) answers the 413, in
+    the family's format and through the middlewares (auth, metrics, access
+    log) like any other answer. Other expectations: aiohttp's 417."""
+    if not over_limit(request, request.config_dict[SETTINGS].max_upload_bytes):
+        await _default_expect_handler(request)

@@ -1,5 +1,6 @@
 from aiohttp import web
 
+from ..http.uploads import expect_upload
 from . import views
 
 
@@ -10,7 +11,7 @@ def setup_routes(app: web.Application) -> None:
     app.router.add_get("/sessions/{id}", views.get_session)
     app.router.add_delete("/sessions/{id}", views.delete_session)
     app.router.add_get("/sessions/{id}/files", views.list_files)
-    app.router.add_post("/sessions/{id}/files/upload", views.upload_file)
+    app.router.add_post("/sessions/{id}/files/upload", views.upload_file, expect_handler=expect_upload)
     # ".+" so that a name with a (decoded) slash gets a clear 400, not a 404.
     app.router.add_get("/sessions/{id}/files/{filename:.+}", views.get_file, name=views.FILE_ROUTE)
     app.router.add_delete("/sessions/{id}/files/{filename:.+}", views.delete_file, name=views.FILE_ROUTE)
