@@ -69,6 +69,13 @@ class SeaweedFS:
     def running(self) -> bool:
         return self._process is not None
 
+    def kill(self) -> None:
+        """Stop at once, as a crash does: requests in flight are cut, not finished."""
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+            self._process = None
+
     def stop(self) -> None:
         if self._process is not None:
             self._process.terminate()
