@@ -122,11 +122,9 @@ async def test_an_answered_upload_is_processed_not_removed(backend: BaseBackend,
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="answered"))
     first, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"first"), "suffix")
-    second, _ = (
-        await store.add_file(folder, "a.txt", "text/plain", once(b"second"), mode)
-        if mode != "error"
-        else (await store.add_file(folder, "b.txt", "text/plain", once(b"second"), mode))
-    )
+    # In "error" mode the same name would be refused: another one.
+    name = "b.txt" if mode == "error" else "a.txt"
+    second, _ = await store.add_file(folder, name, "text/plain", once(b"second"), mode)
     processor = Processor(store, workers=1, lease_seconds=30)
     for meta in (first, second):
         await processor.run(meta.id)
