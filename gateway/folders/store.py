@@ -317,7 +317,7 @@ class FolderStore:
             created_at=created,
             updated_at=created,
         )
-        key, job = job_key(meta.id), {"folder_id": folder.id}
+        key, job = job_key(meta.id), dict[str, object](folder_id=folder.id)
         try:
             async with holding(self.storage, key, job, self.owner, self.upload_lease):
                 blob = self.blob_key(folder.id, meta.id)
