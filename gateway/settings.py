@@ -60,8 +60,8 @@ class Settings:
     processing_timeout: float = 300.0
     #: Largest extracted text of one file, in bytes of UTF-8; more is an ``error``.
     processing_max_text_bytes: int = 64 * 1024**2
-    #: Times a file's processing is started (a crash or a kill mid-file
-    #: counts) before it ends in ``error``.
+    #: Times a file's processing may be started and cut by a crash or a
+    #: kill (a SIGTERM hands it back uncounted) before it ends in ``error``.
     processing_max_attempts: int = 3
     #: Seconds a folder file's bytes without a record (left by a crash) are
     #: kept before they are collected.

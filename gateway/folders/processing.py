@@ -24,8 +24,8 @@ What a taken job finds decides what is done (the upload's steps are in
 - a record holding its name: the upload was answered, so the file is
   processed (from the start). Each start is counted in the job: a file
   whose processing was started ``max_attempts`` times, each ended by a
-  crash, a kill or a restart (any other failure ends in ``error`` at once),
-  ends in ``error``.
+  crash or a kill (any other failure ends in ``error`` at once; a stopping
+  gateway hands its files back uncounted), ends in ``error``.
 
 Bounds: one file's processing takes at most ``timeout`` seconds and
 extracts at most ``max_text_bytes`` of text, else it ends in ``error`` with
@@ -198,10 +198,18 @@ class Processor:
             await self.store.storage.delete(key)
             return
         job["attempts"] = attempts
-        async with holding(self.store.storage, key, job, self.owner, self.lease_seconds):
-            started = time.perf_counter()
-            meta = await self._process(folder, meta)
-            self.observe(meta.processing_status, time.perf_counter() - started)
+        try:
+            async with holding(self.store.storage, key, job, self.owner, self.lease_seconds):
+                started = time.perf_counter()
+                meta = await self._process(folder, meta)
+                self.observe(meta.processing_status, time.perf_counter() - started)
+        except asyncio.CancelledError:
+            # A stop (SIGTERM), not a fault of the file: hand the job back
+            # uncounted, for any replica to take at once.
+            job.update(attempts=attempts - 1, lease_until=0)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.store.storage.put_json(key, job))
+            raise
         await self.store.storage.delete(key)
 
     async def _process(self, folder: Folder, meta: FileMetadata) -> FileMetadata:

@@ -154,7 +154,7 @@ def _children(pid: int) -> list[int]:
     ]
 
 
-def test_sigterm_during_an_extraction_exits_within_the_grace(tmp_path: Path) -> None:
+async def test_sigterm_during_an_extraction_exits_within_the_grace(tmp_path: Path) -> None:
     gateway = GatewayProcess(f"file://{tmp_path}", {"GATEWAY_PROCESSING_TIMEOUT": "600", "GATEWAY_SHUTDOWN_GRACE": "5"})
     with gateway:
         client = letta(gateway)
@@ -171,6 +171,14 @@ def test_sigterm_during_an_extraction_exits_within_the_grace(tmp_path: Path) -> 
         print(f"SIGTERM mid-extraction: exited in {time.monotonic() - stopping:.2f} s")
         for child in extractors:
             assert not Path(f"/proc/{child}").exists() or "zombie" in Path(f"/proc/{child}/status").read_text()
+    # A stop is not the file's fault: its job is handed back, uncounted.
+    backend = backend_from_url(f"file://{tmp_path}")
+    await backend.start()
+    try:
+        job = await backend.get_json(f"folder-jobs/{bomb.id}.json")
+    finally:
+        await backend.close()
+    assert (job["attempts"], job["lease_until"]) == (0, 0)
 
 
 async def test_a_file_that_keeps_killing_its_gateway_ends_in_error(tmp_path: Path) -> None:
