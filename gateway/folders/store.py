@@ -331,7 +331,7 @@ class FolderStore:
                 await self.storage.put_json(key, job)
             return stored, skipped
         except BaseException:
-            await asyncio.shield(self._remove_file(meta))
+            await asyncio.shield(self.remove_file(meta))
             raise
 
     async def _claim(
@@ -354,7 +354,7 @@ class FolderStore:
                 continue
             existing = await self._duplicate(folder, candidate, holder, mode)
             if existing is not None:
-                await self._remove_file(meta)
+                await self.remove_file(meta)
                 return existing, True
             # The holder was deleted meanwhile: claim again.
         raise conflict(f"File '{meta.original_file_name}' has too many copies in folder '{folder.name}'")
@@ -390,9 +390,9 @@ class FolderStore:
         return None
 
     async def delete_file(self, folder_id: str, file_id: str) -> None:
-        await self._remove_file(await self.get_file(folder_id, file_id))
+        await self.remove_file(await self.get_file(folder_id, file_id))
 
-    async def _remove_file(self, meta: FileMetadata) -> None:
+    async def remove_file(self, meta: FileMetadata) -> None:
         """The record goes last, so that an interrupted delete can be redone."""
         folder_id = meta.source_id
         await self.remove_upload(folder_id, meta.id)
@@ -407,10 +407,6 @@ class FolderStore:
         """Whether the file holds its name: its upload was answered, and no
         other upload replaced it."""
         return await self._names(meta.source_id).holder(meta.file_name) == meta.id
-
-    async def remove_file(self, meta: FileMetadata) -> None:
-        """Remove a file whose upload was cut before it took its name."""
-        await self._remove_file(meta)
 
     async def remove_upload(self, folder_id: str, file_id: str) -> None:
         """Remove the job and bytes of an upload that has no record."""
