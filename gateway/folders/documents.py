@@ -27,9 +27,10 @@ had no release since 2020.
 
 Bounds, so that no document can take the gateway down:
 
-- before an Office document or EPUB is parsed, the zip's central directory: at most ``MAX_ENTRIES``
-  entries, ``MAX_UNCOMPRESSED`` bytes declared in all, no entry over 1 MiB
-  compressed more than ``MAX_RATIO`` times. ``zipfile`` never inflates an
+- before an Office document or EPUB is parsed, the zip's central
+  directory: at most ``MAX_ENTRIES`` entries, ``MAX_UNCOMPRESSED`` bytes
+  declared in all, no entry over 1 MiB compressed more than ``MAX_RATIO``
+  times. ``zipfile`` never inflates an
   entry past its declared size, so the declaration binds: a zip bomb is
   refused without inflating a byte of it;
 - the child limits its own address space and CPU time (``RLIMIT_AS``,
