@@ -33,8 +33,9 @@ import aiohttp
 from fpdf import FPDF
 
 from backends import backend_from_url
+from gateway.folders.jobs import JOBS
 from gateway.folders.models import CreateFolder
-from gateway.folders.store import JOBS, FolderStore
+from gateway.folders.store import FolderStore
 from tests.seaweedfs import BUCKET, SeaweedFS
 from tests.server import free_port
 

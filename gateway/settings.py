@@ -55,6 +55,17 @@ class Settings:
     #: Seconds a processing job stays with a process that stopped renewing
     #: it (a crash) before another process takes it over.
     processing_lease_seconds: float = 30.0
+    #: Seconds one file's processing may take (extraction, chunking,
+    #: embedding); past it the file ends in ``error``.
+    processing_timeout: float = 300.0
+    #: Largest extracted text of one file, in bytes of UTF-8; more is an ``error``.
+    processing_max_text_bytes: int = 64 * 1024**2
+    #: Times a file's processing may be started and cut by a crash or a
+    #: kill (a SIGTERM hands it back uncounted) before it ends in ``error``.
+    processing_max_attempts: int = 3
+    #: Seconds a folder file's bytes without a record (left by a crash) are
+    #: kept before they are collected.
+    orphan_grace: float = 3600.0
     #: Origins (``scheme://host[:port]``) whose pages may call the APIs, or
     #: ``*`` for any; empty sends no CORS headers (see ``http/cors.py``).
     cors_origins: tuple[str, ...] = ()
@@ -186,6 +197,10 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "shutdown_grace": _seconds_up_to(3600),
     "processing_workers": _int_in(0, 64),
     "processing_lease_seconds": _positive_seconds_up_to(3600),
+    "processing_timeout": _positive_seconds_up_to(24 * 3600),
+    "processing_max_text_bytes": _int_in(1, 2**40),
+    "processing_max_attempts": _int_in(1, 100),
+    "orphan_grace": _positive_seconds_up_to(7 * 24 * 3600),
     "cors_origins": _origins,
     "url_signing_key": _signing_keys,
     "url_ttl": _int_in(60, 7 * 24 * 3600),

@@ -32,7 +32,12 @@ def memory_kib(pid: int, field: str) -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[GatewayProcess]:
-    env = {"GATEWAY_MAX_UPLOAD_BYTES": str(2 * SIZE)}
+    env = {
+        "GATEWAY_MAX_UPLOAD_BYTES": str(2 * SIZE),
+        # The folder test's 256 MiB of text is past the default limits of processing.
+        "GATEWAY_PROCESSING_MAX_TEXT_BYTES": str(2 * SIZE),
+        "GATEWAY_PROCESSING_TIMEOUT": "600",
+    }
     with GatewayProcess(f"file://{tmp_path / 'data'}", env) as gateway:
         yield gateway
 

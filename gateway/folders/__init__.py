@@ -9,7 +9,7 @@ from ..http.family import family_app
 from ..metrics import Metrics
 from ..settings import Settings
 from .errors import render_error
-from .processing import PROCESSOR, Processor
+from .processing import PROCESSOR, Limits, Processor
 from .routes import setup_routes
 from .store import FOLDERS, FolderStore
 
@@ -24,9 +24,19 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
         on_full=metrics.storage_full.inc,
     )
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
-    app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0)
+    app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0, upload_lease=lease)
+    limits = Limits(
+        timeout=settings.processing_timeout,
+        max_text_bytes=settings.processing_max_text_bytes,
+        max_attempts=settings.processing_max_attempts,
+        orphan_grace=settings.orphan_grace,
+    )
     app[PROCESSOR] = processor = Processor(
-        store, workers, lease, observe=lambda status, s: metrics.processing_seconds.labels(status).observe(s)
+        store,
+        workers,
+        lease,
+        observe=lambda status, s: metrics.processing_seconds.labels(status).observe(s),
+        limits=limits,
     )
     metrics.processing_queued.set_function(lambda: len(processor.queued))
     app.cleanup_ctx.append(_processing)

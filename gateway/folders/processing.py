@@ -1,13 +1,43 @@
 """Background processing of uploaded files: pending → parsing → embedding →
 completed, or error with a message.
 
-Every file to process has a job object in storage (written by the upload,
-removed when the file reaches a terminal state or is deleted) holding a
-lease: the process working on it renews the lease while it works. Each
-process lists the jobs at start and then every half lease, and takes those
-whose lease has run out, so a file left half-done by a crash or a restart
-is picked up again by whichever replica sees it first. Two replicas taking
-the same expired job at once both produce the same result.
+Every file to process has a job object in storage (``jobs.py``: written
+before the upload's bytes, removed when the file reaches a terminal state
+or is deleted) holding a lease: the upload, then the process working on the
+file, renews the lease while it works. Each process lists the jobs at start
+and then every half lease, and takes those whose lease has run out, so a
+file left half-done by a crash or a restart is picked up again by whichever
+replica sees it first. Two replicas taking the same expired job at once
+both produce the same result.
+
+What a taken job finds decides what is done (the upload's steps are in
+``store.py``):
+
+- no record: an upload cut before its record was written (or a file
+  deleted meanwhile); nothing of it was listed and the client had no
+  answer: its bytes and job are removed;
+- a record whose file does not hold its name: an upload cut before it
+  claimed its name (listed as ``pending``, but the client had no answer
+  and will upload again; completing it would make a duplicate, or in
+  ``replace`` mode undo the retry), or a replaced file whose delete was
+  cut: removed, as the upload or the replacement would have done;
+- a record holding its name: the upload was answered, so the file is
+  processed (from the start). Each start is counted in the job: a file
+  whose processing was started ``max_attempts`` times, each ended by a
+  crash or a kill (any other failure ends in ``error`` at once; a stopping
+  gateway hands its files back uncounted), ends in ``error``.
+
+Bounds: one file's processing takes at most ``timeout`` seconds and
+extracts at most ``max_text_bytes`` of text, else it ends in ``error`` with
+a message saying which. Extraction runs in a child process killed at the
+limit or when the worker stops (``extract.py``), and chunking in a thread
+(the splitter releases the GIL), so neither holds the event loop, and a
+shutdown kills the child rather than waiting for it.
+
+The same scan collects, every half ``orphan_grace``, the bytes of folder
+files with neither a record nor a job that are older than ``orphan_grace``:
+left by a crash in the upload order of older versions, or by a cut delete.
+A current upload writes its job first, so its bytes are never collected.
 
 Embedding is pluggable: without an ``Embedder`` nothing is embedded,
 ``chunks_embedded`` stays 0 and files still complete.
@@ -18,9 +48,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
@@ -29,10 +60,11 @@ from backends import NotFound, StorageUnavailable
 
 from ..http.errors import ApiError
 from .chunking import Chunker
-from .extract import ExtractionError, extract
+from .extract import ChildLimits, ExtractionError, extract
 from .filetypes import chunk_style, reader_of
+from .jobs import JOBS, holding, job_key
 from .models import DEFAULT_CHUNK_SIZE, TERMINAL, EmbeddingConfig, FileMetadata, Folder
-from .store import JOBS, FolderStore
+from .store import FolderStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +77,19 @@ class Embedder(Protocol):
         """Embed ``chunks`` with the folder's config; return how many were."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """The settings of the same names (``settings.py``)."""
+
+    timeout: float = 300
+    max_text_bytes: int = 64 * 1024**2
+    max_attempts: int = 3
+    orphan_grace: float = 3600
+
+    def child(self) -> ChildLimits:
+        return ChildLimits(cpu_seconds=math.ceil(self.timeout), wall_seconds=self.timeout)
+
+
 class Processor:
     def __init__(
         self,
@@ -53,13 +98,17 @@ class Processor:
         lease_seconds: float,
         embedder: Embedder | None = None,
         observe: Callable[[str, float], None] = lambda status, seconds: None,
+        limits: Limits = Limits(),
     ) -> None:
         self.store = store
         self.workers = workers
         self.lease_seconds = lease_seconds
         self.embedder = embedder
         self.observe = observe
-        self.owner = str(uuid.uuid4())
+        self.limits = limits
+        #: The store's: a job its upload wrote is this process's to take at once.
+        self.owner = store.owner
+        self.next_collection = 0.0
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         #: Jobs queued or running here, so that a scan does not queue them twice.
         self.queued: set[str] = set()
@@ -91,7 +140,7 @@ class Processor:
             await asyncio.sleep(self.lease_seconds / 2)
 
     async def scan(self) -> None:
-        """Queue every job whose lease has run out."""
+        """Queue every job whose lease has run out; collect orphans when due."""
         async for entry in self.store.storage.iter_all(JOBS):
             file_id = entry.key[len(JOBS) :].removesuffix(".json")
             if file_id in self.queued:
@@ -99,6 +148,10 @@ class Processor:
             with contextlib.suppress(NotFound):
                 if (await self.store.storage.get_json(entry.key))["lease_until"] < time.time():
                     self.submit(file_id)
+        if time.monotonic() >= self.next_collection:
+            self.next_collection = time.monotonic() + self.limits.orphan_grace / 2
+            if collected := await self.store.collect_orphans(self.limits.orphan_grace):
+                log.info("collected the bytes of %d folder files without a record", collected)
 
     async def _work(self) -> None:
         while True:
@@ -113,8 +166,9 @@ class Processor:
                 self.queued.discard(file_id)
 
     async def run(self, file_id: str) -> None:
-        """Process one file if its job is free (or ours) and still wanted."""
-        key = self.store.job_key(file_id)
+        """Process one file if its job is free (or ours) and still wanted;
+        finish what a crash left (see the module's docstring)."""
+        key = job_key(file_id)
         try:
             job = await self.store.storage.get_json(key)
         except NotFound:
@@ -124,41 +178,46 @@ class Processor:
         try:
             folder = await self.store.get_folder(job["folder_id"])
             meta = await self.store.get_file(folder.id, file_id)
-        except ApiError:  # deleted meanwhile
-            meta = None
-        if meta is None or meta.processing_status in TERMINAL:
+        except ApiError:  # deleted meanwhile, or an upload cut before its record
+            await self.store.remove_upload(job["folder_id"], file_id)
+            return
+        if meta.processing_status in TERMINAL:
             await self.store.storage.delete(key)
             return
-        async with self._lease(key, job):
-            started = time.perf_counter()
-            meta = await self._process(folder, meta)
-            self.observe(meta.processing_status, time.perf_counter() - started)
-        await self.store.storage.delete(key)
-
-    @contextlib.asynccontextmanager
-    async def _lease(self, key: str, job: dict) -> AsyncIterator[None]:
-        async def renew() -> None:
-            while True:
-                job.update(owner=self.owner, lease_until=time.time() + self.lease_seconds)
-                try:
-                    await self.store.storage.put_json(key, job)
-                except StorageUnavailable as exc:  # try again at the next renewal
-                    log.warning("cannot renew the lease of %s: %s", key, exc)
-                await asyncio.sleep(self.lease_seconds / 3)
-
-        renewing = asyncio.create_task(renew())
+        if not await self.store.holds_name(meta):
+            await self.store.remove_file(meta)
+            return
+        attempts = job.get("attempts", 0) + 1
+        if attempts > self.limits.max_attempts:
+            meta.processing_status = "error"
+            meta.error_message = (
+                f"Processing was started {attempts - 1} times and never finished "
+                "(the process working on it stopped each time)"
+            )
+            await self.store.save_progress(meta)
+            await self.store.storage.delete(key)
+            return
+        job["attempts"] = attempts
         try:
-            yield
-        finally:
-            renewing.cancel()
-            # Not ``suppress(CancelledError)``: that would also swallow a
-            # cancellation of this worker arriving here, and close() would
-            # wait for ever on a worker back at its queue.
-            await asyncio.gather(renewing, return_exceptions=True)
+            async with holding(self.store.storage, key, job, self.owner, self.lease_seconds):
+                started = time.perf_counter()
+                meta = await self._process(folder, meta)
+                self.observe(meta.processing_status, time.perf_counter() - started)
+        except asyncio.CancelledError:
+            # A stop (SIGTERM), not a fault of the file: hand the job back
+            # uncounted, for any replica to take at once.
+            job.update(attempts=attempts - 1, lease_until=0)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self.store.storage.put_json(key, job))
+            raise
+        await self.store.storage.delete(key)
 
     async def _process(self, folder: Folder, meta: FileMetadata) -> FileMetadata:
         try:
-            return await self._stages(folder, meta)
+            async with asyncio.timeout(self.limits.timeout):
+                return await self._stages(folder, meta)
+        except TimeoutError:
+            meta.error_message = f"Processing took longer than {self.limits.timeout:g} s"
         except ExtractionError as exc:
             meta.error_message = str(exc)
         except StorageUnavailable:
@@ -175,13 +234,17 @@ class Processor:
         meta.processing_status = "parsing"
         if not await self.store.save_progress(meta):
             return meta
-        chunker = Chunker(size, chunk_style(meta.file_type))
+        chunker, limit, extracted = Chunker(size, chunk_style(meta.file_type)), self.limits.max_text_bytes, 0
 
-        async def text() -> AsyncIterator[str]:
+        async def text() -> AsyncIterator[bytes]:
+            nonlocal extracted
             async with self.store.open_blob(meta) as blob:
-                async for piece in extract(reader_of(meta.file_type), blob):
-                    chunker.feed(piece)
-                    yield piece
+                async for piece in extract(reader_of(meta.file_type), blob, self.limits.child()):
+                    data = piece.encode(errors="replace")  # pypdf can give lone surrogates
+                    if (extracted := extracted + len(data)) > limit:
+                        raise ExtractionError(f"The extracted text is over the limit of {limit} bytes")
+                    await asyncio.to_thread(chunker.feed, piece)
+                    yield data
 
         await self.store.put_content(meta, text())
         chunker.close()
@@ -211,7 +274,7 @@ class Processor:
 
         async with self.store.storage.open(self.store.content_key(meta.source_id, meta.id)) as blob:
             async for piece in extract("text", blob):
-                batch.extend(chunker.feed(piece))
+                batch.extend(await asyncio.to_thread(chunker.feed, piece))
                 embedded += await send(last=False)
         batch.extend(chunker.close())
         return embedded + await send(last=True)

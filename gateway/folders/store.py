@@ -7,12 +7,17 @@
   (the bytes), ``content/<id>`` (the extracted text), ``names/`` (claims
   on file names), ``originals/<sha256(name)>/<id>`` (which files were
   uploaded under a name) and ``index/``;
-- ``folder-jobs/<file id>.json``: files still to be processed (``processing.py``).
+- ``folder-jobs/<file id>.json``: files still to be processed (``jobs.py``).
 
-Writes go record, index, then name claim, and deletes go the other way
-round with the record last: a crash leaves at worst a file that is listed
-and can be deleted again, never a name held by something invisible. While
-uploads of one name race, a listing may briefly show the losers.
+An upload goes job (its lease held while the upload runs), bytes, record,
+index, original, then name claim; the upload is answered once the claim is
+taken. A crash between two steps leaves a job whose lease runs out, and the
+scan that takes it over removes the file unless it holds its name
+(``processing.py``): so no cut upload stays ``pending`` for ever, and no
+name is ever held by something invisible. Deletes go the other way round
+with the record last: a crash leaves at worst a file that is listed and can
+be deleted again. While uploads of one name race, a listing may briefly
+show the losers.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterable, AsyncIterator
+import uuid
+from collections.abc import AsyncIterable
 from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Literal
@@ -33,6 +39,7 @@ from backends import BaseBackend, NotFound
 from ..http.errors import ApiError, bad_request, not_found
 from .claims import NameClaims
 from .index import Order, TimeIndex
+from .jobs import holding, job_key
 from .models import (
     CreateFolder,
     FileMetadata,
@@ -50,7 +57,6 @@ Duplicates = Literal["skip", "error", "suffix", "replace"]
 READ_CONCURRENCY = 50
 #: Copies ``name_(N).ext`` tried before an upload in suffix mode gives up.
 MAX_SUFFIX = 10_000
-JOBS = "folder-jobs/"
 
 
 def conflict(message: str) -> ApiError:
@@ -66,11 +72,14 @@ def suffixed(name: str, n: int) -> str:
 
 
 class FolderStore:
-    def __init__(self, storage: BaseBackend, job_lease: float = 0) -> None:
-        """``job_lease``: seconds a new file's processing is left to this
-        process before any replica may take it (0: at once)."""
+    def __init__(self, storage: BaseBackend, job_lease: float = 0, upload_lease: float = 30) -> None:
+        """``upload_lease``: the lease an upload holds on its file's job while
+        it runs; ``job_lease``: seconds a new file's processing is then left
+        to this process (``owner``) before any replica may take it (0: at once)."""
         self.storage = storage
         self.job_lease = job_lease
+        self.upload_lease = upload_lease
+        self.owner = str(uuid.uuid4())
         self.folder_names = NameClaims(storage, "folder-names/", self._folder_holds)
         self.folder_index = TimeIndex(storage, "folder-index/")
 
@@ -244,9 +253,6 @@ class FolderStore:
     def content_key(self, folder_id: str, file_id: str) -> str:
         return f"{self._files(folder_id)}content/{file_id}"
 
-    def job_key(self, file_id: str) -> str:
-        return f"{JOBS}{file_id}.json"
-
     def _index(self, folder_id: str) -> TimeIndex:
         return TimeIndex(self.storage, f"{self._files(folder_id)}index/")
 
@@ -299,30 +305,33 @@ class FolderStore:
                 raise _exists(folder, name)
             return existing, True
         created = now()
-        file_id = new_id("file")
-        info = await self.storage.put(self.blob_key(folder.id, file_id), chunks, content_type=file_type)
         meta = FileMetadata(
-            id=file_id,
+            id=new_id("file"),
             source_id=folder.id,
             file_name=name,
             original_file_name=name,
             file_type=file_type,
-            file_size=info.size,
+            file_size=0,
             file_creation_date=created.isoformat(),
             file_last_modified_date=created.isoformat(),
             created_at=created,
             updated_at=created,
         )
+        key, job = job_key(meta.id), dict[str, object](folder_id=folder.id)
         try:
-            await self.storage.put_json(self.record_key(folder.id, file_id), meta.wire())
-            await self._index(folder.id).add(created, file_id)
-            await self.storage.put_bytes(self._original_key(folder.id, name, file_id), b"")
-            # Before the claim: a file that holds a name always gets processed.
-            job = {"folder_id": folder.id, "lease_until": time.time() + self.job_lease}
-            await self.storage.put_json(self.job_key(file_id), job)
-            return await self._claim(folder, meta, names, mode)
+            async with holding(self.storage, key, job, self.owner, self.upload_lease):
+                blob = self.blob_key(folder.id, meta.id)
+                meta.file_size = (await self.storage.put(blob, chunks, content_type=file_type)).size
+                await self.storage.put_json(self.record_key(folder.id, meta.id), meta.wire())
+                await self._index(folder.id).add(created, meta.id)
+                await self.storage.put_bytes(self._original_key(folder.id, name, meta.id), b"")
+                stored, skipped = await self._claim(folder, meta, names, mode)
+            if not skipped:  # (a skipped upload was removed, its job too)
+                job["lease_until"] = time.time() + self.job_lease
+                await self.storage.put_json(key, job)
+            return stored, skipped
         except BaseException:
-            await asyncio.shield(self._remove_file(meta))
+            await asyncio.shield(self.remove_file(meta))
             raise
 
     async def _claim(
@@ -345,7 +354,7 @@ class FolderStore:
                 continue
             existing = await self._duplicate(folder, candidate, holder, mode)
             if existing is not None:
-                await self._remove_file(meta)
+                await self.remove_file(meta)
                 return existing, True
             # The holder was deleted meanwhile: claim again.
         raise conflict(f"File '{meta.original_file_name}' has too many copies in folder '{folder.name}'")
@@ -381,19 +390,51 @@ class FolderStore:
         return None
 
     async def delete_file(self, folder_id: str, file_id: str) -> None:
-        await self._remove_file(await self.get_file(folder_id, file_id))
+        await self.remove_file(await self.get_file(folder_id, file_id))
 
-    async def _remove_file(self, meta: FileMetadata) -> None:
+    async def remove_file(self, meta: FileMetadata) -> None:
         """The record goes last, so that an interrupted delete can be redone."""
         folder_id = meta.source_id
-        await self.storage.delete(self.job_key(meta.id))
-        await self.storage.delete(self.blob_key(folder_id, meta.id))
+        await self.remove_upload(folder_id, meta.id)
         await self.storage.delete(self.content_key(folder_id, meta.id))
         await self._index(folder_id).remove(meta.created_at, meta.id)
         await self.storage.delete(self._original_key(folder_id, meta.original_file_name, meta.id))
         await self.storage.delete(self.record_key(folder_id, meta.id))
 
-    # Processing
+    # Processing and what crashes leave
+
+    async def holds_name(self, meta: FileMetadata) -> bool:
+        """Whether the file holds its name: its upload was answered, and no
+        other upload replaced it."""
+        return await self._names(meta.source_id).holder(meta.file_name) == meta.id
+
+    async def remove_upload(self, folder_id: str, file_id: str) -> None:
+        """Remove the job and bytes of an upload that has no record."""
+        await self.storage.delete(job_key(file_id))
+        await self.storage.delete(self.blob_key(folder_id, file_id))
+
+    async def collect_orphans(self, grace: float) -> int:
+        """Delete the bytes older than ``grace`` seconds of files with neither
+        a record nor a job; return how many. An upload writes its job before
+        its bytes and its record before its job is removed, so the bytes of
+        one in progress always have one of them."""
+        collected, before = 0, time.time() - grace
+        for folder_id in await self._folder_ids():
+            async for entry in self.storage.iter_all(self._blobs(folder_id)):
+                file_id = entry.key.rpartition("/")[2]
+                if entry.modified > before or await self._exists(job_key(file_id)):
+                    continue
+                if not await self._exists(self.record_key(folder_id, file_id)):
+                    await self.storage.delete(entry.key)
+                    collected += 1
+        return collected
+
+    async def _exists(self, key: str) -> bool:
+        try:
+            await self.storage.stat(key)
+        except NotFound:
+            return False
+        return True
 
     async def save_progress(self, meta: FileMetadata) -> bool:
         """Write a processed file's record unless the file was deleted
@@ -411,13 +452,9 @@ class FolderStore:
     def open_blob(self, meta: FileMetadata):
         return self.storage.open(self.blob_key(meta.source_id, meta.id))
 
-    async def put_content(self, meta: FileMetadata, text: AsyncIterable[str]) -> None:
-        await self.storage.put(self.content_key(meta.source_id, meta.id), _utf8(text), content_type="text/plain")
-
-
-async def _utf8(text: AsyncIterable[str]) -> AsyncIterator[bytes]:
-    async for piece in text:
-        yield piece.encode(errors="replace")  # pypdf can give lone surrogates
+    async def put_content(self, meta: FileMetadata, text: AsyncIterable[bytes]) -> None:
+        """Store the extracted text (UTF-8)."""
+        await self.storage.put(self.content_key(meta.source_id, meta.id), text, content_type="text/plain")
 
 
 def _exists(folder: Folder, name: str) -> ApiError:

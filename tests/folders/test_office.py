@@ -19,7 +19,7 @@ from letta_client import Letta
 from msoffcrypto.format.ooxml import OOXMLFile
 from pptx.util import Inches
 
-from gateway.folders.extract import ExtractionError, office_text
+from gateway.folders.extract import ChildLimits, ExtractionError, document_text
 
 from .conftest import processed
 
@@ -220,11 +220,11 @@ async def test_extraction_is_bounded_in_memory_and_time() -> None:
         ):
             file.seek(0)
             with pytest.raises(ExtractionError) as caught:
-                async for _ in office_text(file, "docx", **limits):
+                async for _ in document_text(file, "docx", ChildLimits(**limits)):
                     pass
             assert any(message in str(caught.value) for message in messages), caught.value
         file.seek(0)
-        text = "".join([piece async for piece in office_text(file, "docx")])
+        text = "".join([piece async for piece in document_text(file, "docx")])
     assert text.endswith(DOCX_TEXT) and text.count("\n\n") > 100_000
 
 

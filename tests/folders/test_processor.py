@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from backends import BaseBackend, backend_from_url
 from gateway.folders.chunking import Chunker
+from gateway.folders.jobs import holding
 from gateway.folders.models import CreateFolder, EmbeddingConfig
 from gateway.folders.processing import Processor
 from gateway.folders.store import FolderStore
@@ -59,10 +60,9 @@ async def test_a_worker_cancelled_while_it_lets_go_of_its_lease_stops() -> None:
     """close() cancels the workers; a cancellation arriving while a worker
     stops renewing its lease must end it, or close() waits for ever."""
     storage = backend_from_url("memory://")
-    processor = Processor(FolderStore(storage), workers=1, lease_seconds=30)
 
     async def hold_a_lease() -> None:
-        async with processor._lease("folder-jobs/x.json", {"folder_id": "f"}):
+        async with holding(storage, "folder-jobs/x.json", {"folder_id": "f"}, "me", 30):
             pass  # the body ends at once: the next stop is the lease's release
         await asyncio.Event().wait()  # where a swallowed cancellation would leave it
 

@@ -1,10 +1,16 @@
-"""Office documents (.docx, .pptx, .xlsx) and e-books (.epub) to
-Markdown-like text, in a child
-process: ``python -I office.py KIND MAX_MEMORY CPU_SECONDS`` with the
+"""Documents to text in a child process, so that no document can hold the
+gateway: ``python -I documents.py KIND MAX_MEMORY CPU_SECONDS`` with the
 document as standard input (a file, so it can seek). The text goes to
-standard output; a document that cannot be read ends with a one-line reason
-on standard error and exit status 2. This module imports nothing of the
-gateway, so the child starts with only the libraries it needs.
+standard output as it comes; a document that cannot be read ends with a
+one-line reason on standard error and exit status 2. This module imports
+nothing of the gateway, so the child starts with only the libraries it needs.
+
+Kinds: PDF (``pypdf``, page by page), HTML (the standard library's
+incremental parser, without scripts and styles), Office documents (.docx,
+.pptx, .xlsx) and e-books (.epub) as Markdown-like text. A PDF whose pages
+share one huge content stream, or HTML of one unclosed attribute, costs the
+child time (both parsers are quadratic there), never the gateway's event
+loop; the parent kills it after the file's time limit.
 
 Libraries: ``python-docx``, ``python-pptx`` and ``openpyxl``, each the
 maintained reader of its format, pure Python over ``lxml``, reading only the
@@ -21,15 +27,17 @@ had no release since 2020.
 
 Bounds, so that no document can take the gateway down:
 
-- before any parsing, the zip's central directory: at most ``MAX_ENTRIES``
-  entries, ``MAX_UNCOMPRESSED`` bytes declared in all, no entry over 1 MiB
-  compressed more than ``MAX_RATIO`` times. ``zipfile`` never inflates an
+- before an Office document or EPUB is parsed, the zip's central
+  directory: at most ``MAX_ENTRIES`` entries, ``MAX_UNCOMPRESSED`` bytes
+  declared in all, no entry over 1 MiB compressed more than ``MAX_RATIO``
+  times. ``zipfile`` never inflates an
   entry past its declared size, so the declaration binds: a zip bomb is
   refused without inflating a byte of it;
 - the child limits its own address space and CPU time (``RLIMIT_AS``,
-  ``RLIMIT_CPU``) first thing; the parent kills it after a wall-clock time.
-  Whatever slips past the zip check (an XML tree too big for memory) ends
-  the child, not the gateway.
+  ``RLIMIT_CPU``) first thing; the parent kills it after a wall-clock time,
+  and when it stops reading (the text is over its limit, or the gateway
+  stops). Whatever slips past the zip check (an XML tree too big for
+  memory, a PDF's content streams) ends the child, not the gateway.
 
 Encrypted Office documents are not zips but OLE compound files (as are the
 old binary .doc/.ppt/.xls): recognised by their signature and refused.
@@ -37,12 +45,14 @@ old binary .doc/.ppt/.xls): recognised by their signature and refused.
 
 from __future__ import annotations
 
+import codecs
 import io
 import resource
 import sys
 import warnings
 import zipfile
 from collections.abc import Iterable, Iterator
+from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
 MAX_ENTRIES = 10_000
@@ -219,7 +229,74 @@ def html_blocks(root: Any) -> Iterator[str]:
     yield from table(rows)
 
 
-READERS = {"docx": docx_text, "pptx": pptx_text, "xlsx": xlsx_text, "epub": epub_text}
+def pdf_text(file: BinaryIO) -> Iterator[str]:
+    import pypdf
+    import pypdf.errors
+
+    try:
+        reader = pypdf.PdfReader(file)
+        if reader.is_encrypted:
+            raise Unreadable("The PDF is encrypted")
+        for page in reader.pages:
+            yield (page.extract_text() or "") + "\n\n"
+    except (pypdf.errors.PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
+        # pypdf reports damaged files with these as well as its own errors.
+        raise Unreadable(f"The PDF cannot be read: {exc or type(exc).__name__}") from exc
+
+
+#: HTML elements whose end starts a new line of text.
+BLOCKS = {
+    "title", "p", "div", "li", "dt", "dd", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+    "header", "footer", "nav", "aside", "main", "blockquote", "pre", "table", "ul", "ol", "figcaption",
+}  # fmt: skip
+#: Elements whose end separates words.
+CELLS = {"td", "th", "label", "option"}
+
+
+class _HTMLText(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden += 1
+        elif tag == "br":
+            self.pieces.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "template"):
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in BLOCKS:
+            self.pieces.append("\n")
+        elif tag in CELLS:
+            self.pieces.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.pieces.append(data)
+
+    def take(self) -> str:
+        text, self.pieces = "".join(self.pieces), []
+        return text
+
+
+def html_text(file: BinaryIO) -> Iterator[str]:
+    """UTF-8 (invalid bytes replaced) as it streams, without scripts and styles."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+    parser = _HTMLText()
+    while chunk := file.read(64 * 1024):
+        parser.feed(decoder.decode(chunk))
+        yield parser.take()
+    parser.feed(decoder.decode(b"", final=True))
+    parser.close()
+    yield parser.take()
+
+
+#: Readers of zip containers, whose directory is checked first.
+ZIPPED = {"docx": docx_text, "pptx": pptx_text, "xlsx": xlsx_text, "epub": epub_text}
+READERS = ZIPPED | {"pdf": pdf_text, "html": html_text}
 
 
 def main(kind: str, max_memory: int, cpu_seconds: int) -> int:
@@ -231,7 +308,8 @@ def main(kind: str, max_memory: int, cpu_seconds: int) -> int:
     out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", errors="replace", write_through=False)
     document = open(sys.stdin.fileno(), "rb", closefd=False)  # noqa: SIM115 (the process's own stdin)
     try:
-        check_zip(document)
+        if kind in ZIPPED:
+            check_zip(document)
         for piece in READERS[kind](document):
             out.write(piece)
         out.flush()

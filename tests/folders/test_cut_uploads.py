@@ -1,0 +1,133 @@
+"""What a crash leaves between the steps of an upload, written with the
+store's own key layout as the crash would leave it, is completed or removed
+by the scan that takes over expired jobs; bytes without a record or a job
+are collected after a grace, and never those of an upload in progress."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from backends import BaseBackend, NotFound
+from gateway.folders.jobs import job_key
+from gateway.folders.models import CreateFolder, FileMetadata, Folder, new_id, now
+from gateway.folders.processing import Limits, Processor
+from gateway.folders.store import FolderStore
+
+#: An upload's steps in order (``FolderStore.add_file``).
+STEPS = ("job", "blob", "record", "index", "original", "claim")
+
+
+async def cut_upload(store: FolderStore, folder: Folder, name: str, steps: int) -> FileMetadata:
+    """The first ``steps`` steps of an upload of ``name``, whose process then
+    died: its job's lease has run out."""
+    created = now()
+    meta = FileMetadata(
+        id=new_id("file"), source_id=folder.id, file_name=name, original_file_name=name, file_type="text/plain",
+        file_size=len(name), file_creation_date=created.isoformat(), file_last_modified_date=created.isoformat(),
+        created_at=created, updated_at=created,
+    )  # fmt: skip
+    writes = (
+        lambda: store.storage.put_json(job_key(meta.id), {"folder_id": folder.id, "owner": "dead", "lease_until": 0}),
+        lambda: store.storage.put_bytes(store.blob_key(folder.id, meta.id), name.encode()),
+        lambda: store.storage.put_json(store.record_key(folder.id, meta.id), meta.wire()),
+        lambda: store._index(folder.id).add(created, meta.id),
+        lambda: store.storage.put_bytes(store._original_key(folder.id, name, meta.id), b""),
+        lambda: store._names(folder.id).claim(name, meta.id),
+    )
+    for write in writes[:steps]:
+        await write()
+    return meta
+
+
+async def keys_of(storage: BaseBackend, folder: Folder, file_id: str) -> list[str]:
+    """Every key of the file (the claims name it in their content only)."""
+    found = [entry.key async for entry in storage.iter_all(f"folder-files/{folder.id}/") if file_id in entry.key]
+    return found + [key for key in [job_key(file_id)] if await exists(storage, key)]
+
+
+async def exists(storage: BaseBackend, key: str) -> bool:
+    try:
+        await storage.stat(key)
+    except NotFound:
+        return False
+    return True
+
+
+async def until_no_jobs(storage: BaseBackend, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while [entry async for entry in storage.iter_all("folder-jobs/")]:
+        assert time.monotonic() < deadline, "jobs are left"
+        await asyncio.sleep(0.05)
+
+
+async def test_each_cut_state_is_completed_or_removed(backend: BaseBackend) -> None:
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="cut"))
+    cut = {
+        STEPS[steps - 1]: await cut_upload(store, folder, f"{STEPS[steps - 1]}.txt", steps)
+        for steps in (1, 2, 3, 4, 5, 6)
+    }
+    processor = Processor(store, workers=1, lease_seconds=1)
+    processor.start()
+    try:
+        await until_no_jobs(backend)
+    finally:
+        await processor.close()
+    listed = await store.list_files(folder.id, "asc", 100, None, None, include_content=True)
+    # Only the upload that took its name was answered: it completes.
+    assert [(m.file_name, m.processing_status, m.content) for m in listed] == [("claim.txt", "completed", "claim.txt")]
+    for step, meta in cut.items():
+        if step != "claim":
+            assert await keys_of(backend, folder, meta.id) == [], f"cut after {step}: left behind"
+    # The name of a removed upload is free again, for an upload in "error" mode.
+    again, skipped = await store.add_file(folder, "original.txt", "text/plain", once(b"again"), "error")
+    assert (again.file_name, skipped) == ("original.txt", False)
+
+
+async def once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+async def test_orphan_bytes_are_collected_after_the_grace(backend: BaseBackend) -> None:
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="orphans"))
+    kept, _ = await store.add_file(folder, "kept.txt", "text/plain", once(b"kept"), "error")
+    old = store.blob_key(folder.id, new_id("file"))
+    await backend.put_bytes(old, b"old orphan")
+    # An upload in progress: its job (lease live) came before its bytes.
+    uploading = new_id("file")
+    await backend.put_json(
+        job_key(uploading), {"folder_id": folder.id, "owner": "alive", "lease_until": time.time() + 60}
+    )
+    await backend.put_bytes(store.blob_key(folder.id, uploading), b"in progress")
+    await asyncio.sleep(2.2)
+    fresh = store.blob_key(folder.id, new_id("file"))
+    await backend.put_bytes(fresh, b"fresh orphan")
+    processor = Processor(store, workers=1, lease_seconds=30, limits=Limits(orphan_grace=2))
+    await processor.scan()  # collects at once, then every half grace
+    assert not await exists(backend, old)
+    for key in (fresh, store.blob_key(folder.id, uploading), store.blob_key(folder.id, kept.id)):
+        assert await exists(backend, key), key
+    assert await store.collect_orphans(grace=2) == 0
+
+
+@pytest.mark.parametrize("mode", ["error", "suffix", "replace"])
+async def test_an_answered_upload_is_processed_not_removed(backend: BaseBackend, mode: str) -> None:
+    """The scan's removal is for cut uploads only: every answered one, in
+    every duplicate mode, holds its name and is processed."""
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="answered"))
+    first, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"first"), "suffix")
+    # In "error" mode the same name would be refused: another one.
+    name = "b.txt" if mode == "error" else "a.txt"
+    second, _ = await store.add_file(folder, name, "text/plain", once(b"second"), mode)
+    processor = Processor(store, workers=1, lease_seconds=30)
+    for meta in (first, second):
+        await processor.run(meta.id)
+    listed = await store.list_files(folder.id, "asc", 100, None, None, include_content=True)
+    expected = [second] if mode == "replace" else [first, second]
+    assert [(m.id, m.processing_status) for m in listed] == [(m.id, "completed") for m in expected]
