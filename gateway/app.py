@@ -16,6 +16,7 @@ from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
+from .metrics import PATH as METRICS_PATH
 from .openapi import openapi
 from .sessions.errors import render_error as session_errors
 from .settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware(),
             request_id_middleware,
             forwarded_middleware(settings.trusted_proxies),
+            metrics.key_guard(settings.api_keys),
             unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
             compression_middleware,
@@ -54,7 +56,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/health", health)
     app.router.add_get("/healthz", health)
     app.router.add_get("/readyz", readiness)
-    app.router.add_get("/metrics", metrics.view)
+    app.router.add_get(METRICS_PATH, metrics.view)
     app.router.add_get("/openapi.json", openapi)
     app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
     app.add_subapp("/v1", folders.create_app(settings, app[STORAGE], metrics))

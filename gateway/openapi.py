@@ -203,7 +203,10 @@ def document() -> dict[str, Any]:
             "/metrics": {
                 "get": {
                     "summary": "Prometheus metrics",
-                    "responses": {"200": {"description": "metrics", "content": TEXT}},
+                    "responses": {
+                        "200": {"description": "metrics", "content": TEXT},
+                        "401": {"description": "Missing or invalid API key", "content": TEXT},
+                    },
                 }
             },
             "/openapi.json": {

@@ -89,6 +89,8 @@ def test_metrics_need_a_key_when_keys_are_set(start_gateway: Callable[..., Threa
     server = start_gateway(api_keys=(key,))
     denied = httpx.get(f"{server.url}/metrics")
     assert (denied.status_code, denied.headers["www-authenticate"]) == (401, "Bearer")
+    for method in ("POST", "DELETE", "PUT"):  # the key first, then the method
+        assert httpx.request(method, f"{server.url}/metrics").status_code == 401
     assert re.search(
         r"^gateway_requests_total",
         httpx.get(f"{server.url}/metrics", headers={"Authorization": f"Bearer {key}"}).text,
