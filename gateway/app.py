@@ -36,9 +36,9 @@ def create_app(settings: Settings) -> web.Application:
             metrics.middleware(),
             request_id_middleware,
             forwarded_middleware(settings.trusted_proxies),
-            metrics.key_guard(settings.api_keys),
             unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
+            metrics.key_guard(settings.api_keys),
             compression_middleware,
         ],
     )
