@@ -198,3 +198,21 @@ def test_cli_names_a_missing_bucket_in_one_line(s3_server: SeaweedFS) -> None:
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("gateway: error: S3 bucket 'missing-") and "does not exist" in last
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [("EntityTooLarge", 400), ("QuotaExceeded", 403), ("XMinioStorageFull", 507), ("AnythingElse", 507)],
+)
+def test_s3_out_of_room_answers_are_storage_full(code: str, status: int) -> None:
+    """What S3 servers answer when out of room, as botocore raises it: the
+    gateway's 507 path, tested end to end on a full local disk."""
+    from botocore.exceptions import ClientError
+
+    from backends import StorageFull
+    from backends.s3 import _translate
+
+    error = ClientError(
+        {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Put"
+    )
+    assert isinstance(_translate(error, "key"), StorageFull)
