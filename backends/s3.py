@@ -23,7 +23,10 @@ behind is aborted by a sweep every process runs at start and every
 ``min(grace / 2, 1 h)``: it lists the incomplete uploads under its prefix and
 aborts those begun more than ``multipart_grace`` ago, so a failed abort is
 retried by the next sweep. Replicas may sweep at the same time: an upload
-another one aborted first is gone, which is all either wants. A bucket
+another one aborted first is gone, which is all either wants. A process
+never sweeps its own uploads in progress, but it cannot tell another
+replica's from a crashed one's: the grace must exceed the longest upload
+(and the replicas' clock skew); with no prefix, it covers the whole bucket. A bucket
 lifecycle rule (``AbortIncompleteMultipartUpload``) is the belt to these
 braces.
 Put-if-absent uses ``If-None-Match: *`` on the PUT or the completion, so
@@ -184,6 +187,8 @@ class S3Backend(BaseBackend):
         self._grace = multipart_grace
         self._stack = contextlib.AsyncExitStack()
         self._sweeper: asyncio.Task[None] | None = None
+        #: Multipart uploads in progress in this process: never swept.
+        self._uploading: set[str] = set()
         self.client: Any = None
 
     def full_key(self, key: str) -> str:
@@ -218,6 +223,8 @@ class S3Backend(BaseBackend):
                     log.info("aborted %d incomplete multipart uploads older than %gs", aborted, self._grace)
             except (StorageError, ClientError) as exc:
                 log.warning("multipart sweep failed, retried in %gs: %s", interval, exc)
+            except Exception:  # one bad round must not end the sweeping
+                log.exception("multipart sweep failed, retried in %gs", interval)
             await asyncio.sleep(interval)
 
     async def sweep_multipart_uploads(self) -> int:
@@ -229,16 +236,16 @@ class S3Backend(BaseBackend):
             pages = self.client.get_paginator("list_multipart_uploads").paginate(Bucket=self.bucket, Prefix=self.prefix)
             async for page in pages:
                 for upload in page.get("Uploads", []):
-                    if upload["Initiated"] > cutoff:
+                    if upload["Initiated"] > cutoff or upload["UploadId"] in self._uploading:
                         continue
                     try:
                         await self.client.abort_multipart_upload(
                             Bucket=self.bucket, Key=upload["Key"], UploadId=upload["UploadId"]
                         )
+                        aborted += 1
                     except ClientError as exc:
                         if not _is(exc, "NoSuchUpload", "404"):  # aborted by another replica meanwhile
                             raise
-                    aborted += 1
         return aborted
 
     async def _check_bucket(self) -> None:
@@ -295,6 +302,7 @@ class S3Backend(BaseBackend):
     ) -> None:
         with _translated(key):
             upload_id = (await self.client.create_multipart_upload(**target, **described))["UploadId"]
+        self._uploading.add(upload_id)
         parts: list[dict[str, Any]] = []
         sending: asyncio.Task[None] | None = None
 
@@ -326,6 +334,8 @@ class S3Backend(BaseBackend):
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.client.abort_multipart_upload(**target, UploadId=upload_id))
             raise
+        finally:
+            self._uploading.discard(upload_id)
 
     async def _stat(self, key: str) -> ObjectInfo:
         with _translated(key):

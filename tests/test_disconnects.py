@@ -56,3 +56,32 @@ def test_a_dropped_download_is_a_499_not_a_500(tmp_path: Path, storage: str) -> 
     route = r'route="/api/sessions/\{id\}/files/\{filename\}"'
     statuses = re.findall(rf'gateway_requests_total\{{method="GET",{route},status="(\d+)"\}} 1\.0', metrics)
     assert sorted(statuses) == ["200", "499"]
+
+
+def test_a_client_gone_before_the_headers_is_a_499_too() -> None:
+    """The client leaves while its thumbnail is being made (half a second
+    for a 16 MP PNG): the answer's headers find no one to go to."""
+    from PIL import Image
+
+    from .thumbnails.media import encode
+
+    picture = encode(Image.effect_noise((4000, 4000), 60).convert("RGB"), "PNG")
+    with GatewayProcess("memory://") as gateway:
+        session = httpx.post(f"{gateway.url}/api/sessions", json={"title": "t"}).json()["id"]
+        files = {"file": ("big.png", picture)}
+        assert httpx.post(f"{gateway.url}/api/sessions/{session}/files/upload", files=files).status_code == 201
+        path = f"/api/sessions/{session}/files/big.png?thumb=w100"
+        with socket.create_connection(("127.0.0.1", gateway.port)) as sock:
+            sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            time.sleep(0.05)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        route = r'route="/api/sessions/\{id\}/files/\{filename\}"'
+        deadline = time.monotonic() + 20
+        statuses: list[str] = []
+        while time.monotonic() < deadline and not statuses:
+            metrics = httpx.get(f"{gateway.url}/metrics").text
+            statuses = re.findall(rf'gateway_requests_total\{{method="GET",{route},status="(\d+)"\}}', metrics)
+            time.sleep(0.1)
+        output = gateway.output()
+    assert statuses == ["499"]
+    assert "Traceback" not in output and "unhandled" not in output.lower()

@@ -58,8 +58,10 @@ async def _decoded(blob: Blob) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def _local_file(blob: Blob) -> AsyncIterator[BinaryIO]:
-    """The blob as a file from its start: its own (a descriptor of our own,
-    since the blob's file position is not ours to move), or a spool."""
+    """The blob as a file from its start: its own file on local disk (a
+    duplicate descriptor, closed with this file object, not the blob's; the
+    two share a position, which the blob never uses: it reads with pread),
+    or a spool."""
     if blob.file is not None:
         with open(os.dup(blob.file.fileno()), "rb") as file:
             file.seek(0)

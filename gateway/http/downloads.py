@@ -41,7 +41,7 @@ import hashlib
 import logging
 import re
 import unicodedata
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from urllib.parse import quote
 
@@ -203,14 +203,16 @@ class ObjectResponse(web.StreamResponse):
             return True
         if value.startswith(('"', "W/")):
             return value == f'"{self._blob.info.etag}"'  # strong comparison only
-        date = parse_http_date(value)
-        return date is not None and int(self._blob.info.modified) <= date.timestamp()
+        date = parse_http_date(value)  # RFC 9110 13.1.5: an exact match of Last-Modified
+        return date is not None and int(self._blob.info.modified) == date.timestamp()
 
     async def send(self, request: web.BaseRequest) -> None:
-        """Answer ``request`` completely: headers, then the body if any."""
+        """Answer ``request`` completely: headers, then the body if any.
+        Everything written, the headers too, goes through ``_until_gone``:
+        a client may leave while the object is being opened."""
         if self._check_preconditions(request):
             self.set_status(304)
-            await self.prepare(request)
+            await self._until_gone(self.prepare(request), request)
             return
         size = self._blob.info.size
         byte_range = self._byte_range(request)
@@ -221,20 +223,18 @@ class ObjectResponse(web.StreamResponse):
         self.content_length = end - start
         self[BODY_SENT] = 0
         if request.method == hdrs.METH_HEAD or start == end:
-            await self.prepare(request)
+            await self._until_gone(self.prepare(request), request)
         elif self._blob.file is not None and request.transport is not None:
-            await self.prepare(request)
             await self._until_gone(self._sendfile(request, start, end), request)
         else:
             async with contextlib.aclosing(self._blob.stream(start, end)) as chunks:
                 first = await anext(chunks)  # ObjectChanged here still gets an error response
-                await self.prepare(request)
-                await self._until_gone(self._write_all(first, chunks), request)
+                await self._until_gone(self._write_all(request, first, chunks), request)
         if not (self.get(CLIENT_GONE) or self.get(CUT_SHORT)):
-            await self.write_eof()
+            await self._until_gone(self.write_eof(), request)
 
-    async def _until_gone(self, sending: Coroutine[None, None, None], request: web.BaseRequest) -> None:
-        """Send the body; see the module's docstring for what ends it early."""
+    async def _until_gone(self, sending: Awaitable[object], request: web.BaseRequest) -> None:
+        """Send; see the module's docstring for what ends it early."""
         try:
             await sending
         except ConnectionError:
@@ -245,7 +245,8 @@ class ObjectResponse(web.StreamResponse):
             if request.transport is not None:
                 request.transport.close()
 
-    async def _write_all(self, first: bytes, rest: AsyncIterator[bytes]) -> None:
+    async def _write_all(self, request: web.BaseRequest, first: bytes, rest: AsyncIterator[bytes]) -> None:
+        await self.prepare(request)
         await self.write(first)
         self[BODY_SENT] += len(first)
         async for chunk in rest:
@@ -253,16 +254,13 @@ class ObjectResponse(web.StreamResponse):
             self[BODY_SENT] += len(chunk)
 
     async def _sendfile(self, request: web.BaseRequest, start: int, end: int) -> None:
+        """The kernel sends the file (asyncio falls back to reads and writes
+        by itself where it cannot, under TLS)."""
         assert self._blob.file is not None and request.transport is not None
-        try:
-            self[BODY_SENT] = await asyncio.get_running_loop().sendfile(
-                request.transport, self._blob.file, start, end - start
-            )
-        except NotImplementedError:  # e.g. TLS: plain writes instead
-            async with contextlib.aclosing(self._blob.stream(start, end)) as chunks:
-                async for chunk in chunks:
-                    await self.write(chunk)
-                    self[BODY_SENT] += len(chunk)
+        await self.prepare(request)
+        self[BODY_SENT] = await asyncio.get_running_loop().sendfile(
+            request.transport, self._blob.file, start, end - start
+        )
 
 
 def _etag_match(value: str, candidates: tuple[ETag, ...], *, weak: bool) -> bool:

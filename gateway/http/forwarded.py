@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
+from yarl import URL
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 #: The client's address as seen through trusted proxies, kept in the state of
@@ -72,14 +73,14 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
             changes["remote"] = request[CLIENT_ADDRESS] = remote
         if changes.get("scheme") not in (None, "http", "https"):
             del changes["scheme"]
-        if "host" in changes and not HOST.fullmatch(changes["host"]):
+        if "host" in changes and not (HOST.fullmatch(changes["host"]) and _readable(changes["host"])):
             del changes["host"]
         return changes
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         changes = as_forwarded(request) if trusted and is_trusted(_address(request.remote)) else {}
-        if "host" not in changes and hdrs.HOST not in request.headers:
+        if "host" not in changes and not _readable(request.headers.get(hdrs.HOST)):
             changes |= _local_host(request)
         # changes holds scheme, host and remote only, strings all three, which
         # clone takes; its signature types each keyword apart.
@@ -88,9 +89,21 @@ def forwarded_middleware(trusted: Sequence[Network]) -> Middleware:
     return middleware
 
 
+def _readable(host: str | None) -> bool:
+    """A ``Host`` the URLs handed out can be built from (``a:99999`` is not)."""
+    if not host:
+        return False
+    try:
+        URL.build(scheme="http", authority=host)
+    except ValueError:
+        return False
+    return True
+
+
 def _local_host(request: web.Request) -> dict[str, str]:
-    """An HTTP/1.0 request may have no ``Host``: aiohttp then takes the
-    address it arrived on without the port, which the URLs handed out need."""
+    """For a request without a readable ``Host`` (HTTP/1.0 may send none;
+    a port over 65535): the address it arrived on, port included, which
+    aiohttp would leave out."""
     sockname = request.transport.get_extra_info("sockname") if request.transport else None
     if not isinstance(sockname, tuple):
         return {}

@@ -2,18 +2,22 @@
 flattened to RGB on white, and a pixel limit checked before decoding.
 
 Memory: the decoded image is box-reduced to about twice the thumbnail
-first, and every rotation, conversion and flattening works on that. The
-reduction itself holds up to three full-size copies (decoded; a palette
-expanded to RGBA; Pillow's premultiplied copy for averaging with alpha), so
-images of ``LARGE_BYTES`` or more once decoded are decoded and reduced one
-at a time (JPEGs decode at a reduced scale and never are): thumbnails hold
-at most 3 × 4 bytes × ``max_image_pixels`` (600 MB at the default 50 MP)
-for the large one plus less than ``LARGE_BYTES`` for each other, and glibc
-is asked to give the pages back once a large one is done (measured: a
-7000 × 7000 RGBA PNG in four sizes at once, peak +402 MiB, 38 MiB kept
-after). A JPEG is refused unread when its metadata segments exceed
-``MAX_JPEG_METADATA``: Pillow parses them in time quadratic in their number
-(1000 segments of 64 KB took 20 s).
+first, and every rotation, conversion and flattening works on that. A
+reduction holds at most 9 bytes a pixel (a palette's indices, their RGBA
+expansion and Pillow's premultiplied copy for averaging with alpha), so
+images of ``LARGE_BYTES`` or more at 4 bytes a pixel (16 MP) are decoded
+and reduced one at a time (JPEGs decode at a reduced scale and never are):
+with two workers, thumbnails hold at most 9 bytes × ``max_image_pixels``
+(450 MB at the default 50 MP) for the large one and 9 bytes × 16 MP (150
+MB) for the other, and glibc is asked to give the pages back once a large
+one is done (measured: a 7000 × 7000 RGBA PNG in four sizes at once, peak
++402 MiB, 38 MiB kept after).
+
+A JPEG is refused unread when its metadata segments exceed
+``MAX_JPEG_METADATA``, its headers run past ``MAX_JPEG_HEADERS``, or it has
+more than ``MAX_FILL`` fill bytes in a row: Pillow parses metadata segments
+in time quadratic in their number (1000 of 64 KB took 20 s) and walks fill
+bytes one by one.
 """
 
 from __future__ import annotations
@@ -36,10 +40,15 @@ EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".tif"
 ROTATED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 #: EXIF is at most 64 KB; ICC profiles and XMP take a few segments more.
 MAX_JPEG_METADATA = 4 * 1024 * 1024
+#: ... and all that comes before the image data, fill bytes included.
+MAX_JPEG_HEADERS = 2 * MAX_JPEG_METADATA
+#: Fill bytes (0xFF) in a row; encoders write a few at most.
+MAX_FILL = 64 * 1024
 #: Images (but JPEGs) this large once decoded are decoded one at a time.
 LARGE_BYTES = 64 * 1024 * 1024
 _LARGE = threading.Lock()
-_LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+#: glibc's, to give freed pages back; other C libraries have none.
+_TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), "malloc_trim", None)
 
 
 def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: Output = JPEG) -> bytes:
@@ -52,7 +61,9 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: 
                 raise MediaError(f"Image has {pixels} pixels; the limit is {max_pixels}")
             # A JPEG decodes at a reduced scale; other formats whole, and some
             # (PNG, with EXIF after the pixels) already while their EXIF is read.
-            large = image.format != "JPEG" and pixels * len(image.getbands()) >= LARGE_BYTES
+            # 4 bytes a pixel, whatever the mode: a palette becomes RGBA, and
+            # 16- and 32-bit modes take as much.
+            large = image.format != "JPEG" and pixels * 4 >= LARGE_BYTES
             with _LARGE if large else contextlib.nullcontext():
                 orientation = image.getexif().get(0x0112, 1)
                 swapped = orientation in ROTATED
@@ -63,8 +74,8 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: 
                 image.draft("RGB", stored_target)
                 small = _reduced(image, stored_target)
                 image.close()  # the decoded pixels go now, not after the encode
-                if large:  # back to the system before the next large one takes more
-                    _LIBC.malloc_trim(0)
+                if large and _TRIM is not None:  # back to the system before the next large one takes more
+                    _TRIM(0)
             small.info["exif"] = image.info.get("exif", b"")  # what exif_transpose reads
         oriented = ImageOps.exif_transpose(small)
         return output.encode(resize(oriented, spec, original=(width, height)))
@@ -84,9 +95,15 @@ def _check_jpeg_metadata(source: BinaryIO) -> None:
             return
         metadata = 0
         while len(marker := source.read(2)) == 2 and marker[0] == 0xFF:
+            if source.tell() - start > MAX_JPEG_HEADERS:  # fill bytes, or tables without end
+                raise MediaError(f"JPEG headers over {MAX_JPEG_HEADERS // (1024 * 1024)} MB")
             kind = marker[1]
-            if kind == 0xFF:  # fill byte
-                source.seek(-1, 1)
+            if kind == 0xFF:  # fill bytes: skip the run in one read, not byte by byte
+                run = source.read(MAX_FILL)
+                kept = run.lstrip(b"\xff")
+                if not kept and len(run) == MAX_FILL:
+                    raise MediaError(f"JPEG with over {MAX_FILL} fill bytes in a row")
+                source.seek(-len(kept) - 1, 1)  # back to the last fill byte, before the marker
                 continue
             if kind == 0xDA or not (length := int.from_bytes(source.read(2), "big")) >= 2:
                 return  # start of scan: the headers end here

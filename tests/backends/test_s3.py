@@ -216,3 +216,24 @@ def test_s3_out_of_room_answers_are_storage_full(code: str, status: int) -> None
         {"Error": {"Code": code, "Message": "m"}, "ResponseMetadata": {"HTTPStatusCode": status}}, "Put"
     )
     assert isinstance(_translate(error, "key"), StorageFull)
+
+
+async def test_a_process_never_sweeps_its_own_uploads_in_progress(s3: S3Backend) -> None:
+    sweeper = sweeper_of(s3)
+    await sweeper.start()
+    try:
+        halfway = asyncio.Event()
+
+        async def slow() -> AsyncIterator[bytes]:
+            yield b"x" * PART_SIZE
+            yield b"x" * PART_SIZE
+            halfway.set()
+            await asyncio.sleep(0.5)
+            yield b"y" * 10
+
+        putting = asyncio.create_task(sweeper.put("slow.bin", slow()))
+        await halfway.wait()
+        assert await sweeper.sweep_multipart_uploads() == 0
+        assert (await putting).size == 2 * PART_SIZE + 10
+    finally:
+        await sweeper.close()

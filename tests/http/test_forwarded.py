@@ -111,3 +111,17 @@ def test_http10_without_host_gets_urls_with_the_port(gateway: ThreadedGateway) -
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 200")
     assert json.loads(body)[0]["url"] == url
+
+
+@pytest.mark.parametrize("host", ["a:99999", "a:-1", "a:65536"])
+def test_an_unreadable_host_gets_urls_of_the_address_it_came_to(gateway: ThreadedGateway, host: str) -> None:
+    url = upload_url(gateway, {})
+    session_files = url.split("/files/")[0].removeprefix(gateway.url) + "/files"
+    with socket.create_connection(("127.0.0.1", gateway.settings.port)) as sock:
+        sock.sendall(f"GET {session_files} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head  # was a 500
+    assert json.loads(body)[0]["url"] == url

@@ -73,3 +73,14 @@ def test_jpeg_metadata_bomb_is_refused_unread() -> None:
     # A JPEG with ordinary amounts of metadata is untouched by the check.
     app4 = b"\xff\xe4" + struct.pack(">H", 65535) + b"\x00" * (65535 - 2)
     image_thumbnail(io.BytesIO(small[:2] + app4 * 3 + small[2:]), parse_thumb("w50"), 50_000_000)
+
+
+def test_endless_jpeg_fill_bytes_are_refused_at_once() -> None:
+    started = time.monotonic()
+    try:
+        image_thumbnail(io.BytesIO(b"\xff\xd8" + b"\xff" * 20_000_000), parse_thumb("w50"), 50_000_000)
+    except Exception as exc:  # noqa: BLE001
+        assert "fill bytes" in str(exc)
+    else:
+        raise AssertionError("decoded")
+    assert time.monotonic() - started < 0.5
