@@ -12,7 +12,11 @@ withholding CORS headers alone would let any page on any origin write into a
 gateway it can reach (one on localhost, say). Every state-changing request
 whose ``Origin`` is neither allowed nor the gateway's own is refused with 403
 in the family's format before it reaches a handler; requests without
-``Origin`` (SDKs, curl) are not affected.
+``Origin`` (SDKs, curl) are not affected. The gateway's own origin is the
+one its ``Host`` (or a trusted proxy's forwarded host) names, so this does
+not stop DNS rebinding, where a hostile name resolves to the gateway's
+address and is then its own origin to the browser as well: set API keys on
+a gateway that pages of other sites could reach.
 
 A small middleware of ours rather than aiohttp-cors: that library answers
 preflights through OPTIONS routes it adds one by one, which the sub-apps' key
