@@ -184,8 +184,9 @@ class _Named(Blob):
 @contextlib.asynccontextmanager
 async def _readable(blob: Blob) -> AsyncIterator[BinaryIO]:
     """A seekable file of the blob's bytes for a worker thread: its own file
-    on local disk (a duplicate descriptor: see ``extract._local_file``), else
-    ranged reads of the blob (see ``ranges.py``)."""
+    on local disk (a duplicate descriptor, closed with this file object; the
+    blob reads with pread, so their shared position is in nobody's way),
+    else ranged reads of the blob (see ``ranges.py``)."""
     if blob.file is not None:
         with os.fdopen(os.dup(blob.file.fileno()), "rb") as file:
             file.seek(0)
