@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-import socket
 from collections.abc import Callable
 
 import httpx
 import pytest
 
+from .. import rawhttp
 from ..server import ThreadedGateway
 
 
@@ -100,28 +99,25 @@ async def test_client_address(aiohttp_client, trusted: list[str], headers: dict[
     assert await (await client.get("/", headers=headers)).text() == remote
 
 
-def test_http10_without_host_gets_urls_with_the_port(gateway: ThreadedGateway) -> None:
+def first_url_listed(gateway: ThreadedGateway, request_head: str) -> None:
+    """Upload a file, then list its session over a bare socket with
+    ``request_head`` (the request line and headers): the listed url must be
+    the one the upload answered, port included."""
     url = upload_url(gateway, {})
     session_files = url.split("/files/")[0].removeprefix(gateway.url) + "/files"
-    with socket.create_connection(("127.0.0.1", gateway.settings.port)) as sock:
-        sock.sendall(f"GET {session_files} HTTP/1.0\r\n\r\n".encode())
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.0 200")
-    assert json.loads(body)[0]["url"] == url
+    with rawhttp.connect(gateway.settings.port) as sock:
+        sock.sendall(request_head.format(path=session_files).encode())
+        response = rawhttp.read_response(sock)
+    assert response.status == 200, response  # an unreadable Host was a 500
+    listed = response.json()
+    assert isinstance(listed, list)
+    assert listed[0]["url"] == url
+
+
+def test_http10_without_host_gets_urls_with_the_port(gateway: ThreadedGateway) -> None:
+    first_url_listed(gateway, "GET {path} HTTP/1.0\r\n\r\n")
 
 
 @pytest.mark.parametrize("host", ["a:99999", "a:-1", "a:65536"])
 def test_an_unreadable_host_gets_urls_of_the_address_it_came_to(gateway: ThreadedGateway, host: str) -> None:
-    url = upload_url(gateway, {})
-    session_files = url.split("/files/")[0].removeprefix(gateway.url) + "/files"
-    with socket.create_connection(("127.0.0.1", gateway.settings.port)) as sock:
-        sock.sendall(f"GET {session_files} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
-        answer = b""
-        while chunk := sock.recv(65536):
-            answer += chunk
-    head, _, body = answer.partition(b"\r\n\r\n")
-    assert head.startswith(b"HTTP/1.1 200"), head  # was a 500
-    assert json.loads(body)[0]["url"] == url
+    first_url_listed(gateway, f"GET {{path}} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
