@@ -74,7 +74,7 @@ async def list_sessions(request: web.Request) -> web.Response:
     # gateway, so the answer is the same either way; the flag is still checked.
     if request.query.get("includeSubagents", "false").lower() not in ("true", "false"):
         raise invalid("includeSubagents must be true or false")
-    return web.json_response([session.wire() for session in await request.config_dict[SESSIONS].all()])
+    return web.json_response(await request.config_dict[SESSIONS].all())
 
 
 async def get_session(request: web.Request) -> web.Response:
