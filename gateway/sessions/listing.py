@@ -21,9 +21,10 @@ What a crash leaves is harmless: a record not yet packed is read by GET, a
 packed record whose key is gone is not listed (so deletes need no pack
 write), a cut pack write leaves nothing (puts are atomic), and packs left by
 a cut cleanup are removed by the next listing that sees them. A pack that
-cannot be read or parsed is ignored (and replaced by the next repack), never
-a 500. Records enter the pack and the memory only through ``Session``
-validation, so what they answer is what ``GET /api/sessions/{id}`` would.
+cannot be parsed is removed and ignored, never a 500. A pack is named after
+the newest one its writer merged, even if the writer's clock is behind.
+Records enter the pack and the memory only through ``Session`` validation,
+so what they answer is what ``GET /api/sessions/{id}`` would.
 """
 
 from __future__ import annotations
@@ -59,6 +60,11 @@ class Known:
 
 def _known(etag: str, wire: dict) -> Known:
     return Known(etag, (datetime.fromisoformat(wire["createdAt"]), wire["id"]), wire)
+
+
+def _stamp(pack: str | None) -> int:
+    digits = (pack or "")[len(PACKS) :][:20]
+    return int(digits) if digits.isdigit() else 0
 
 
 class SessionListing:
@@ -112,14 +118,18 @@ class SessionListing:
                 merged = {key: _known(etag, wire) for key, (etag, wire) in pack.items()}
             except NotFound:  # replaced meanwhile: look again
                 continue
-            except (ValueError, TypeError, KeyError, AttributeError):  # not one of ours: the next repack replaces it
+            except (ValueError, TypeError, KeyError, AttributeError):
+                # Puts are atomic, so this never becomes a pack: drop it.
+                await self.storage.delete(packs[-1])
                 merged = {}
             self._pack, self._packed = packs[-1], {key: k.etag for key, k in merged.items()}
             self._known = merged | self._known
             return
 
     async def _repack(self, current: dict[str, Known]) -> None:
-        key = f"{PACKS}{time.time_ns():020d}-{uuid.uuid4().hex[:8]}.json"
+        # After the newest pack even if this clock is behind its writer's.
+        stamp = max(time.time_ns(), _stamp(self._pack) + 1)
+        key = f"{PACKS}{stamp:020d}-{uuid.uuid4().hex[:8]}.json"
         await self.storage.put_json(key, {k: [known.etag, known.wire] for k, known in current.items()})
         self._pack, self._packed = key, {k: known.etag for k, known in current.items()}
         for entry in [entry async for entry in self.storage.iter_all(PACKS)]:
