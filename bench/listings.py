@@ -76,7 +76,7 @@ async def seed(storage: BaseBackend, count: int) -> dict[str, str]:
     created, middle = sorted((f.created_at, f.id) for f in made)[count // 2]
     print(f"seeded {count} sessions, files, folders in {time.perf_counter() - started:.1f} s")
     # The floor lists the index after the cursor's key, as a page does.
-    key = TimeIndex(storage, "folder-index/")._key("asc", created, middle)
+    key = TimeIndex(storage, "folder-index/").key("asc", created, middle)
     return {"session": holder.id, "middle": middle, "middle key": key}
 
 
