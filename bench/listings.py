@@ -30,6 +30,7 @@ import asyncio
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -124,7 +125,7 @@ class Side:
     def __init__(self, storage_url: str) -> None:
         self.storage_url = storage_url
         self.storage = backend_from_url(storage_url)
-        self.gateway = None
+        self.gateway: subprocess.Popen | None = None
         self.base = ""
 
     def start_gateway(self) -> None:

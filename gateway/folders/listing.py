@@ -92,13 +92,10 @@ class FolderPages:
     async def page(self, order: Order, limit: int, after: str | None, before: str | None) -> list[Folder]:
         """The folders of one page, as ``TimeIndex.page`` orders them."""
         (start, check_start), (stop, check_stop) = [await self._position(c) for c in (after, before)]
-        checked = [c for c, check in ((after, check_start), (before, check_stop)) if check]
-        listed, *exists = await asyncio.gather(
-            self.index.page_entries(order, limit, start, stop), *(self._exists(c) for c in checked)
-        )
-        for cursor, exists_ in zip(checked, exists, strict=True):
-            if not exists_:
-                raise not_a_cursor(cursor)
+        checked = [c for c, check in ((after, check_start), (before, check_stop)) if c is not None and check]
+        listed, gone = await asyncio.gather(self.index.page_entries(order, limit, start, stop), self._gone(checked))
+        if gone is not None:
+            raise not_a_cursor(gone)
         cached = {entry.key: self._cached(entry) for _, entry in listed}
         misses = [(item_id, entry) for item_id, entry in listed if cached[entry.key] is None]
         read = await read_each(misses, self._read, NotFound, READ_CONCURRENCY)
@@ -126,12 +123,14 @@ class FolderPages:
         self._remember(folder)
         return (folder.created_at, item_id), False
 
-    async def _exists(self, item_id: str) -> bool:
-        try:
-            await self.storage.stat(self.record_key(item_id))
-        except NotFound:
-            return False
-        return True
+    async def _gone(self, item_ids: list[str]) -> str | None:
+        """The first of the items that no longer exists, if any."""
+        for item_id in item_ids:
+            try:
+                await self.storage.stat(self.record_key(item_id))
+            except NotFound:
+                return item_id
+        return None
 
     async def _read(self, listed: tuple[str, Entry]) -> Folder:
         """The record of a listed entry; cached if the two agree, the entry
