@@ -29,6 +29,7 @@ so what they answer is what ``GET /api/sessions/{id}`` would.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -62,6 +63,11 @@ def _known(etag: str, wire: dict) -> Known:
     return Known(etag, (datetime.fromisoformat(wire["createdAt"]), wire["id"]), wire)
 
 
+def _missing(entries: list[Entry], known: dict[str, Known]) -> list[Entry]:
+    """The entries of which ``known`` holds no copy of the listed version."""
+    return [e for e in entries if (k := known.get(e.key)) is None or k.etag != e.etag]
+
+
 def _stamp(pack: str | None) -> int:
     digits = (pack or "")[len(PACKS) :][:20]
     return int(digits) if digits.isdigit() else 0
@@ -77,23 +83,33 @@ class SessionListing:
         #: The newest pack merged into ``_known``, and its keys and etags.
         self._pack: str | None = None
         self._packed: dict[str, str] = {}
+        self._filling = asyncio.Lock()
 
     async def all(self) -> list[dict]:
         """The wire form of every session, newest first."""
         entries = [entry async for entry in self.storage.iter_all(self.records)]
         known = self._known
-        missing = [e for e in entries if (k := known.get(e.key)) is None or k.etag != e.etag]
-        if missing:
-            await self._merge_newest_pack()
-            known = self._known
-            missing = [e for e in missing if (k := known.get(e.key)) is None or k.etag != e.etag]
+        if _missing(entries, known):
+            # One filler at a time: listings that arrive together (a cold
+            # start) read each record once, not once each.
+            async with self._filling:
+                known = self._known
+                if missing := _missing(entries, known):
+                    known = await self._fill(entries, missing)
+        current = [k for e in entries if (k := known.get(e.key)) is not None]
+        return [k.wire for k in sorted(current, key=lambda k: k.order, reverse=True)]
+
+    async def _fill(self, entries: list[Entry], missing: list[Entry]) -> dict[str, Known]:
+        """Make ``_known`` hold the records of ``entries`` (those not deleted
+        meanwhile), and only those; return it."""
+        await self._merge_newest_pack()
+        missing = _missing(missing, self._known)
         read = await read_each(missing, self._read, NotFound, READ_CONCURRENCY)
-        fresh = {e.key: k for e, k in zip(missing, read, strict=True) if k is not None}
-        current = {e.key: k for e in entries if (k := fresh.get(e.key) or known.get(e.key)) is not None}
-        self._known = current
-        if missing and self._worth_repacking(entries):
-            await self._repack(current)
-        return [k.wire for k in sorted(current.values(), key=lambda k: k.order, reverse=True)]
+        known = self._known | {e.key: k for e, k in zip(missing, read, strict=True) if k is not None}
+        self._known = known = {e.key: k for e in entries if (k := known.get(e.key)) is not None}
+        if self._worth_repacking(entries):
+            await self._repack(known)
+        return known
 
     async def _read(self, entry: Entry) -> Known:
         async with self.storage.open(entry.key) as blob:

@@ -4,6 +4,7 @@ whatever packs, crashes and other processes left."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import signal
@@ -203,3 +204,16 @@ async def test_a_process_killed_amid_creates_deletes_and_listings(s3_server: Sea
             assert len(await packs(backend)) == 1
         finally:
             await backend.close()
+
+
+async def test_listings_at_once_in_one_process(backend: BaseBackend) -> None:
+    store = SessionStore(backend)
+    await create(store, 2 * REPACK)
+    listing = fresh(backend)
+    # Cold listings together, with creates and deletes between them: each
+    # answers exactly what its own key listing held.
+    answers = await asyncio.gather(listing.all(), listing.all(), create(store, 3), listing.all(), listing.all())
+    for answer in (answers[0], answers[1], answers[3], answers[4]):
+        assert {s["id"] for s in answer} <= {s["id"] for s in await every_record(backend)}
+        assert len(answer) in (2 * REPACK, 2 * REPACK + 1, 2 * REPACK + 2, 2 * REPACK + 3)
+    assert await listing.all() == await every_record(backend)
