@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 
-from backends import BaseBackend, Entry, NotFound
+from backends import BaseBackend, Entry, NotFound, ObjectChanged
 
 from ..http.errors import ApiError, bad_request
 from ..records import read_each
@@ -136,10 +136,10 @@ class FolderPages:
         """The record of a listed entry; cached if the two agree, the entry
         repaired if they have not for longer than the grace."""
         item_id, entry = listed
-        (record, _), index = await asyncio.gather(self._get(self.record_key(item_id)), self._entry(entry.key))
+        record, index = await asyncio.gather(self.storage.get_bytes(self.record_key(item_id)), self._entry(entry.key))
         folder = Folder.model_validate_json(record)
         self._remember(folder)
-        if index is None:  # being deleted
+        if index is None:  # being deleted or rewritten: check at the next page
             return folder
         content, info = index
         if content.partition(b" ")[0] == _version(record):
@@ -150,14 +150,12 @@ class FolderPages:
             await self.index.add(folder.created_at, folder.id, entry_content(record))
         return folder
 
-    async def _get(self, key: str) -> tuple[bytes, Entry]:
-        async with self.storage.open(key) as blob:
-            return b"".join([chunk async for chunk in blob.stream()]), blob.info
-
     async def _entry(self, key: str) -> tuple[bytes, Entry] | None:
+        """The entry's content and the etag of that version."""
         try:
-            return await self._get(key)
-        except NotFound:
+            async with self.storage.open(key) as blob:
+                return b"".join([chunk async for chunk in blob.stream()]), blob.info
+        except (NotFound, ObjectChanged):
             return None
 
     def _remember(self, folder: Folder) -> None:

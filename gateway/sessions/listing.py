@@ -112,9 +112,9 @@ class SessionListing:
         return known
 
     async def _read(self, entry: Entry) -> Known:
-        async with self.storage.open(entry.key) as blob:
-            data = b"".join([chunk async for chunk in blob.stream()])
-        return _known(blob.info.etag, Session.model_validate_json(data).wire())
+        # One GET; the listed etag is this record's, which is never rewritten.
+        data = await self.storage.get_bytes(entry.key)
+        return _known(entry.etag, Session.model_validate_json(data).wire())
 
     def _worth_repacking(self, entries: list[Entry]) -> bool:
         packed = self._packed
