@@ -9,6 +9,7 @@ from backends import backend_from_url
 from . import folders, sessions
 from .folders.errors import render_error as folder_errors
 from .health import health, readiness
+from .http.auth import path_guard
 from .http.compression import compression_middleware
 from .http.cors import CorsPolicy
 from .http.errors import unrouted_middleware
@@ -20,7 +21,7 @@ from .metrics import PATH as METRICS_PATH
 from .openapi import openapi
 from .sessions.errors import render_error as session_errors
 from .settings import Settings
-from .state import LIFECYCLE, SETTINGS, STORAGE
+from .state import LIFECYCLE, SETTINGS, STORAGE, Shared
 
 #: Largest JSON body (session create and the like); uploads stream instead.
 MAX_JSON_BODY = 1024 * 1024
@@ -38,7 +39,7 @@ def create_app(settings: Settings) -> web.Application:
             forwarded_middleware(settings.trusted_proxies),
             unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
-            metrics.key_guard(settings.api_keys),
+            path_guard(settings.api_keys, {METRICS_PATH}),
             compression_middleware,
         ],
     )
@@ -58,8 +59,9 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_get("/readyz", readiness)
     app.router.add_get(METRICS_PATH, metrics.view)
     app.router.add_get("/openapi.json", openapi)
-    app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
-    app.add_subapp("/v1", folders.create_app(settings, app[STORAGE], metrics))
+    shared = Shared(settings, app[STORAGE], metrics, cors)
+    app.add_subapp("/api", sessions.create_app(shared))
+    app.add_subapp("/v1", folders.create_app(shared))
     app.on_cleanup.append(_close_storage)
     return app
 
