@@ -40,10 +40,12 @@ def read_response(sock: socket.socket) -> Response:
     return response
 
 
-async def exchange(port: int, request: bytes, timeout: float = 10) -> Response:
+async def exchange(port: int | None, request: bytes, timeout: float = 10) -> Response:
     """Send ``request`` and read its response until the server closes, from
-    a test on the server's own event loop (``aiohttp_client``). The request
-    must end the connection: HTTP/1.0 or ``Connection: close``."""
+    a test on the server's own event loop (``aiohttp_client``, whose port is
+    None until it starts). The request must end the connection: HTTP/1.0 or
+    ``Connection: close``."""
+    assert port is not None, "the server has not started"
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         writer.write(request)

@@ -134,7 +134,7 @@ async def test_concurrent_take_overs_hand_each_previous_holder_to_one_taker() ->
     previous = await asyncio.gather(*(claims.take("notes.txt", taker) for taker in takers))
     last = await claims.holder("notes.txt")
     # Each holder but the last was replaced by exactly one taker, who deletes it.
-    assert sorted([*previous, last]) == sorted([first, *takers])
+    assert sorted([*previous, last], key=str) == sorted([first, *takers])
 
 
 async def test_old_generations_are_pruned(claims: NameClaims, holders: Holders, storage: Interleaving) -> None:
