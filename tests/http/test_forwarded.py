@@ -114,7 +114,7 @@ async def upload_url(client: TestClient, headers: dict[str, str]) -> str:
     return url
 
 
-@pytest.mark.parametrize(("headers", "origin"), [PROXIED[0], PROXIED[3], PROXIED[5]])
+@pytest.mark.parametrize(("headers", "origin"), PROXIED)
 async def test_file_urls_are_as_the_client_saw_them(aiohttp_client, headers: dict, origin: str | None) -> None:  # noqa: ANN001
     trusting = Settings(storage="memory://", trusted_proxies=tuple(ip_network(n) for n in LOOPBACK))
     client = await aiohttp_client(create_app(trusting))
@@ -123,8 +123,10 @@ async def test_file_urls_are_as_the_client_saw_them(aiohttp_client, headers: dic
     assert url.split("?")[0].endswith("/files/a%20b.txt")
 
 
-async def test_file_urls_ignore_an_untrusted_peer(aiohttp_client) -> None:  # noqa: ANN001
-    client = await aiohttp_client(create_app(Settings(storage="memory://")))
+@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8",)], ids=["none", "another-network"])
+async def test_file_urls_ignore_an_untrusted_peer(aiohttp_client, trusted: Sequence[str]) -> None:  # noqa: ANN001
+    settings = Settings(storage="memory://", trusted_proxies=tuple(ip_network(n) for n in trusted))
+    client = await aiohttp_client(create_app(settings))
     assert (await upload_url(client, FORGED)).startswith(f"{own_origin(client)}/api/sessions/")
 
 
