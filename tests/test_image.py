@@ -35,8 +35,9 @@ from letta_client import Letta
 from mix_python_sdk import Mix
 from PIL import Image
 
-from .folders.conftest import pdf_of, processed
+from .folders.documents import pdf_of
 from .kustomize import gateway_container, render
+from .letta_client import processed
 from .mix_client import NO_RETRIES, upload
 from .seaweedfs import SeaweedFS
 from .server import free_port
