@@ -31,9 +31,14 @@ PAGE = """<!doctype html>
 </html>
 """
 START = """window.ui = SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", deepLinking: true});\n"""
-#: The bundle's files the page loads, served as they are.
-BUNDLED = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
-ASSETS = (*BUNDLED, "start.js")
+#: The files the page loads and their types: the bundle's, served as they
+#: are, and ``start.js``.
+ASSETS = {
+    "swagger-ui.css": "text/css",
+    "swagger-ui-bundle.js": "text/javascript",
+    "favicon-32x32.png": "image/png",
+    "start.js": "text/javascript",
+}
 HEADERS = {
     # Swagger UI sets inline styles and draws its icons from data: URLs.
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'",
@@ -48,9 +53,9 @@ async def page(request: web.Request) -> web.Response:
 
 async def asset(request: web.Request) -> web.StreamResponse:
     name = request.match_info["asset"]
-    if name == "start.js":
-        return web.Response(text=START, content_type="text/javascript", headers=HEADERS)
-    if name not in BUNDLED:
+    if name not in ASSETS:
         raise web.HTTPNotFound()
+    if name == "start.js":
+        return web.Response(text=START, content_type=ASSETS[name], headers=HEADERS)
     # FileResponse: ETag and Last-Modified, so a second visit revalidates.
-    return web.FileResponse(swagger_ui_path / name, headers=HEADERS)
+    return web.FileResponse(swagger_ui_path / name, headers={**HEADERS, "Content-Type": ASSETS[name]})

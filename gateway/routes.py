@@ -68,8 +68,7 @@ def root_table(metrics: Metrics) -> RouteTable:
                     200: Reply(
                         "The file",
                         content={
-                            media: {"schema": {"type": "string"}}
-                            for media in ("text/css", "text/javascript", "image/png")
+                            media: {"schema": {"type": "string"}} for media in dict.fromkeys(apidocs.ASSETS.values())
                         },
                     ),
                     304: Reply("Not modified"),

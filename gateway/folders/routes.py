@@ -19,6 +19,8 @@ from .models import CreateFolder, FileMetadata, Folder, Passage, SourcesStats, U
 from .queries import FilePage, FileQuery, FolderPage, MetadataQuery, PassagePage, SourcePage, UploadQuery, id_schema
 
 FAMILIES = (("folders", "folder_id"), ("sources", "source_id"))
+#: A folder name, slashes and line breaks too (aiohttp's ``.`` stops at one).
+ANY = r"[\s\S]+"
 STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
@@ -43,7 +45,7 @@ def _operations(family: str, param: str) -> list[Operation]:
         op(hdrs.METH_GET, f"{base}/metadata", views.folders_metadata,
            "Folders, files and bytes in all (one listing per folder; file records read only when detailed)",
            {200: Reply("Totals", SourcesStats)}, "metadata", query=MetadataQuery, errors=(422,)),
-        op(hdrs.METH_GET, f"{base}/name/{{folder_name:.+}}", views.folder_id_by_name,
+        op(hdrs.METH_GET, f"{base}/name/{{folder_name:{ANY}}}", views.folder_id_by_name,
            "The id of the folder of this name", {200: Reply("The folder id", {"type": "string"})}, "by-name",
            errors=(404,)),
         op(hdrs.METH_GET, one, views.get_folder, "Get a folder", {200: folder}, "one", errors=(404, 422)),
