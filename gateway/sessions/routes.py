@@ -23,6 +23,7 @@ DOWNLOAD = {
     304: Reply("Not modified"),
 }
 TAGS = ("sessions",)
+LOCATED = {"Location": {"description": "The URL of what was created", "schema": {"type": "string", "format": "uri"}}}
 FILE_TAGS = ("session files",)
 
 TABLE = RouteTable(
@@ -32,7 +33,7 @@ TABLE = RouteTable(
             "/sessions",
             views.create_session,
             "Create a session",
-            {201: Reply("Created", Session)},
+            {201: Reply("Created", Session, headers=LOCATED)},
             TAGS,
             name="sessions",
             body=CreateSession,
@@ -55,7 +56,7 @@ TABLE = RouteTable(
             "Get a session",
             {200: Reply("The session", Session)},
             TAGS,
-            name="session",
+            name=views.SESSION_ROUTE,
         ),
         Operation(
             hdrs.METH_DELETE,
@@ -64,7 +65,7 @@ TABLE = RouteTable(
             "Delete a session and its files",
             {204: Reply("Deleted")},
             TAGS,
-            name="session",
+            name=views.SESSION_ROUTE,
         ),
         Operation(
             hdrs.METH_GET,
@@ -80,7 +81,7 @@ TABLE = RouteTable(
             "/sessions/{id}/files/upload",
             views.upload_file,
             "Upload a file (streamed; replaces a file of the same name)",
-            {201: Reply("Stored", FileInfo)},
+            {201: Reply("Stored", FileInfo, headers=LOCATED)},
             FILE_TAGS,
             name="session-upload",
             upload=True,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 
 from aiohttp import hdrs, web
+from yarl import URL
 
 from backends import Entry, NotFound
 
@@ -25,6 +26,7 @@ from .store import SESSIONS, content_type_of, parse_session_id
 
 #: The route of one file, which its signed links open.
 FILE_ROUTE = "session-file"
+SESSION_ROUTE = "session"
 
 
 def _query(request: web.Request, model: type[Query]) -> Query:
@@ -55,12 +57,17 @@ def file_not_found(session_id: str, name: str) -> Exception:
     return not_found(f"File '{name}' not found in session '{session_id}'")
 
 
+def located(request: web.Request, route: str, **parts: str) -> URL:
+    """The absolute URL of a named route, as the client sees this gateway."""
+    path = request.app.router[route].url_for(**parts)
+    return request.url.with_path(path.raw_path, encoded=True)
+
+
 def file_info(request: web.Request, session_id: str, name: str, entry: Entry) -> dict:
     """The file as listed; its ``url`` names this version (``v``, so that
     browsers may cache what it opens) and, with API keys, is a signed link."""
-    path = request.app.router[FILE_ROUTE].url_for(id=session_id, filename=name)
     query = {"v": version_tag(entry.etag), **request.config_dict[LINKS].sign(file_target(session_id, name))}
-    url = request.url.with_path(path.raw_path, encoded=True).with_query(query)
+    url = located(request, FILE_ROUTE, id=session_id, filename=name).with_query(query)
     return FileInfo(name=name, size=entry.size, modified=int(entry.modified), url=str(url)).wire()
 
 
@@ -72,7 +79,8 @@ def caching(request: web.Request, version: str | None, etag: str) -> str:
 
 async def create_session(request: web.Request) -> web.Response:
     session = await request.config_dict[SESSIONS].create(await read_json(request, CreateSession))
-    return web.json_response(session.wire(), status=201)
+    location = located(request, SESSION_ROUTE, id=session.id)
+    return web.json_response(session.wire(), status=201, headers={hdrs.LOCATION: str(location)})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -103,7 +111,10 @@ async def upload_file(request: web.Request) -> web.Response:
     name = check_name(from_form(part.filename))
     with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
         info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
-    return web.json_response(file_info(request, session_id, name, info), status=201)
+    location = located(request, FILE_ROUTE, id=session_id, filename=name)
+    return web.json_response(
+        file_info(request, session_id, name, info), status=201, headers={hdrs.LOCATION: str(location)}
+    )
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
