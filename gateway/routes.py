@@ -3,7 +3,11 @@ the API families' are in ``sessions/routes.py`` and ``folders/routes.py``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from aiohttp import hdrs
+from aiohttp.typedefs import Handler
 
 from . import apidocs
 from .health import health, readiness
@@ -17,7 +21,15 @@ TEXT = {"text/plain": {"schema": {"type": "string"}}}
 
 
 def root_table(metrics: Metrics) -> RouteTable:
-    def get(path: str, handler, summary: str, replies, tags: tuple[str, ...], name: str, **extra) -> Operation:  # noqa: ANN001
+    def get(
+        path: str,
+        handler: Handler,
+        summary: str,
+        replies: Mapping[int, Reply],
+        tags: tuple[str, ...],
+        name: str,
+        **extra: Any,
+    ) -> Operation:
         return Operation(hdrs.METH_GET, path, handler, summary, replies, tags, name=name, **extra)
 
     ok = {200: Reply("ok", STATUS)}

@@ -10,18 +10,26 @@ taken for an id."""
 
 from __future__ import annotations
 
-from aiohttp import hdrs
+from collections.abc import Mapping
+from typing import Any
 
-from ..http.routes import STATUS_TEXTS, Errors, Operation, Reply, RouteTable
+from aiohttp import hdrs
+from aiohttp.typedefs import Handler
+
+from ..http.routes import REST, STATUS_TEXTS, Errors, Operation, Reply, RouteTable
 from . import views
 from .errors import FolderError
 from .models import CreateFolder, FileMetadata, Folder, Passage, SourcesStats, UpdateFolder
 from .queries import FilePage, FileQuery, FolderPage, MetadataQuery, PassagePage, SourcePage, UploadQuery, id_schema
 
 FAMILIES = (("folders", "folder_id"), ("sources", "source_id"))
-#: A folder name, slashes and line breaks too (aiohttp's ``.`` stops at one).
-ANY = r"[\s\S]+"
 STRINGS = {"type": "array", "items": {"type": "string"}}
+SKIPPED = {
+    "X-Upload-Result": {
+        "description": "Present when the upload was skipped as a duplicate",
+        "schema": {"const": "skipped"},
+    }
+}
 
 
 def _operations(family: str, param: str) -> list[Operation]:
@@ -29,49 +37,158 @@ def _operations(family: str, param: str) -> list[Operation]:
     tags, file_tags = (family,), (f"{family} files",)
     deprecated = family == "sources"
 
-    def op(method: str, path: str, handler, summary: str, replies, name: str, tags=tags, **extra) -> Operation:  # noqa: ANN001
+    def op(
+        method: str,
+        path: str,
+        handler: Handler,
+        summary: str,
+        replies: Mapping[int, Reply],
+        name: str,
+        tags: tuple[str, ...] = tags,
+        **extra: Any,
+    ) -> Operation:
         name = f"{family}-{name}"
         return Operation(method, path, handler, summary, replies, tags, name=name, deprecated=deprecated, **extra)
 
     folder = Reply("The folder", Folder)
     return [
-        op(hdrs.METH_POST, f"{base}/", views.create_folder, "Create a folder", {200: folder}, "list",
-           body=CreateFolder, errors=(400, 409, 415, 507), twins=(base,)),
-        op(hdrs.METH_GET, f"{base}/", views.list_folders if family == "folders" else views.list_sources,
-           "List folders", {200: Reply("Folders", list[Folder])}, "list",
-           query=FolderPage if family == "folders" else SourcePage, errors=(400, 422), twins=(base,)),
-        op(hdrs.METH_GET, f"{base}/count", views.count_folders, "Number of folders",
-           {200: Reply("Count", {"type": "integer", "minimum": 0})}, "count"),
-        op(hdrs.METH_GET, f"{base}/metadata", views.folders_metadata,
-           "Folders, files and bytes in all (one listing per folder; file records read only when detailed)",
-           {200: Reply("Totals", SourcesStats)}, "metadata", query=MetadataQuery, errors=(422,)),
-        op(hdrs.METH_GET, f"{base}/name/{{folder_name:{ANY}}}", views.folder_id_by_name,
-           "The id of the folder of this name", {200: Reply("The folder id", {"type": "string"})}, "by-name",
-           errors=(404,)),
+        op(
+            hdrs.METH_POST,
+            f"{base}/",
+            views.create_folder,
+            "Create a folder",
+            {200: folder},
+            "collection",
+            body=CreateFolder,
+            errors=(400, 409, 415, 507),
+            twins=(base,),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{base}/",
+            views.list_folders if family == "folders" else views.list_sources,
+            "List folders",
+            {200: Reply("Folders", list[Folder])},
+            "collection",
+            query=FolderPage if family == "folders" else SourcePage,
+            errors=(400, 422),
+            twins=(base,),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{base}/count",
+            views.count_folders,
+            "Number of folders",
+            {200: Reply("Count", {"type": "integer", "minimum": 0})},
+            "count",
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{base}/metadata",
+            views.folders_metadata,
+            "Folders, files and bytes in all (one listing per folder; file records read only when detailed)",
+            {200: Reply("Totals", SourcesStats)},
+            "metadata",
+            query=MetadataQuery,
+            errors=(422,),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{base}/name/{{folder_name:{REST}}}",
+            views.folder_id_by_name,
+            "The id of the folder of this name",
+            {200: Reply("The folder id", {"type": "string"})},
+            "by-name",
+            errors=(404,),
+        ),
         op(hdrs.METH_GET, one, views.get_folder, "Get a folder", {200: folder}, "one", errors=(404, 422)),
-        op(hdrs.METH_PATCH, one, views.update_folder, "Update a folder", {200: folder}, "one",
-           body=UpdateFolder, errors=(400, 404, 409, 415, 422, 507)),
-        op(hdrs.METH_DELETE, one, views.delete_folder, "Delete a folder and its files",
-           {200: Reply("Deleted", {"type": "null"})}, "one", errors=(404, 422)),
-        op(hdrs.METH_GET, f"{one}/agents", views.list_agents,
-           "Ids of the agents using a folder (none: the gateway keeps no agents)",
-           {200: Reply("Agent ids", STRINGS)}, "agents", errors=(404, 422)),
-        op(hdrs.METH_GET, f"{one}/passages", views.list_passages,
-           "The folder's embedded passages: none, as the gateway embeds nothing without an embedder",
-           {200: Reply("Passages", list[Passage])}, "passages", query=PassagePage, errors=(404, 422)),
-        op(hdrs.METH_POST, f"{one}/upload", views.upload_file, "Upload a file (streamed) and queue it for processing",
-           {200: Reply("Stored, or the existing file when duplicate_handling=skip kept it", FileMetadata,
-                       headers={"X-Upload-Result": {"description": "Present when the upload was skipped as a "
-                                                    "duplicate", "schema": {"const": "skipped"}}})},
-           "file-upload", tags=file_tags, query=UploadQuery, upload=True,
-           errors=(400, 404, 408, 409, 413, 415, 422, 507)),
-        op(hdrs.METH_GET, f"{one}/files", views.list_files, "List a folder's files",
-           {200: Reply("Files", list[FileMetadata])}, "files", tags=file_tags, query=FilePage, errors=(400, 404, 422)),
-        op(hdrs.METH_GET, f"{one}/files/{{file_id}}", views.get_file, "Get a file's metadata",
-           {200: Reply("The file", FileMetadata)}, "file", tags=file_tags, query=FileQuery, errors=(404, 422)),
-        op(hdrs.METH_DELETE, f"{one}/{{file_id}}", views.delete_file, "Delete a file", {204: Reply("Deleted")},
-           "file-delete", tags=file_tags, errors=(404, 422)),
-    ]  # fmt: skip
+        op(
+            hdrs.METH_PATCH,
+            one,
+            views.update_folder,
+            "Update a folder",
+            {200: folder},
+            "one",
+            body=UpdateFolder,
+            errors=(400, 404, 409, 415, 422, 507),
+        ),
+        op(
+            hdrs.METH_DELETE,
+            one,
+            views.delete_folder,
+            "Delete a folder and its files",
+            {200: Reply("Deleted", {"type": "null"})},
+            "one",
+            errors=(404, 422),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{one}/agents",
+            views.list_agents,
+            "Ids of the agents using a folder (none: the gateway keeps no agents)",
+            {200: Reply("Agent ids", STRINGS)},
+            "agents",
+            errors=(404, 422),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{one}/passages",
+            views.list_passages,
+            "The folder's embedded passages: none, as the gateway embeds nothing without an embedder",
+            {200: Reply("Passages", list[Passage])},
+            "passages",
+            query=PassagePage,
+            errors=(404, 422),
+        ),
+        op(
+            hdrs.METH_POST,
+            f"{one}/upload",
+            views.upload_file,
+            "Upload a file (streamed) and queue it for processing",
+            {
+                200: Reply(
+                    "Stored, or the existing file when duplicate_handling=skip kept it", FileMetadata, headers=SKIPPED
+                )
+            },
+            "file-upload",
+            tags=file_tags,
+            query=UploadQuery,
+            upload=True,
+            errors=(400, 404, 408, 409, 413, 415, 422, 507),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{one}/files",
+            views.list_files,
+            "List a folder's files",
+            {200: Reply("Files", list[FileMetadata])},
+            "files",
+            tags=file_tags,
+            query=FilePage,
+            errors=(400, 404, 422),
+        ),
+        op(
+            hdrs.METH_GET,
+            f"{one}/files/{{file_id}}",
+            views.get_file,
+            "Get a file's metadata",
+            {200: Reply("The file", FileMetadata)},
+            "file",
+            tags=file_tags,
+            query=FileQuery,
+            errors=(404, 422),
+        ),
+        op(
+            hdrs.METH_DELETE,
+            f"{one}/{{file_id}}",
+            views.delete_file,
+            "Delete a file",
+            {204: Reply("Deleted")},
+            "file-delete",
+            tags=file_tags,
+            errors=(404, 422),
+        ),
+    ]
 
 
 TABLE = RouteTable(

@@ -3,13 +3,13 @@ mounted at: its router and its part of ``/openapi.json`` both come from here."""
 
 from aiohttp import hdrs
 
-from ..http.routes import STATUS_TEXTS, Errors, Operation, Reply, RouteTable
+from ..http.routes import REST, STATUS_TEXTS, Errors, Operation, Reply, RouteTable
 from . import views
 from .errors import Error
 from .models import CreateSession, FileInfo, Session
 from .queries import FileQuery, SessionsQuery
 
-FILE = "/sessions/{id}/files/{filename:.+}"
+FILE = f"/sessions/{{id}}/files/{{filename:{REST}}}"
 #: The body of a download or a thumbnail: the file's own type (by its name),
 #: or JPEG or WebP as ``Accept`` asks.
 MEDIA = {media: {"schema": {"type": "string", "format": "binary"}} for media in ("*/*", "image/jpeg", "image/webp")}
@@ -87,7 +87,6 @@ TABLE = RouteTable(
             upload=True,
             errors=(408, 413, 507),
         ),
-        # ".+" so that a name with a (decoded) slash gets a clear 400, not a 404.
         Operation(
             hdrs.METH_GET,
             FILE,

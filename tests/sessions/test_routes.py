@@ -1,6 +1,7 @@
-"""URLs the session API hands out are built from its named routes: the
-``Location`` of what a 201 created, and each listed file's ``url``, open
-that very thing, whatever characters the file name has."""
+"""The session API's routes: the URLs it hands out are built from its named
+routes (the ``Location`` of what a 201 created, and each listed file's
+``url``) and open that very thing, whatever characters the file name has;
+a file name the router takes whole is refused by the view, a clear 400."""
 
 from __future__ import annotations
 
@@ -34,3 +35,14 @@ def test_locations_and_urls_open_what_they_name() -> None:
         assert sorted(f["name"] for f in listed) == sorted(NAMES)
         for info in listed:
             assert httpx.get(info["url"]).content.startswith(info["name"].encode())
+
+
+def test_any_file_name_reaches_the_view() -> None:
+    with ThreadedGateway(Settings(storage="memory://")) as gateway:
+        session = httpx.post(f"{gateway.url}/api/sessions", json={"title": "names"}).json()["id"]
+        for method in ("GET", "HEAD", "DELETE"):
+            for name in ("a%0Ab", "a%2Fb", "a/b"):
+                response = httpx.request(method, f"{gateway.url}/api/sessions/{session}/files/{name}")
+                assert response.status_code == 400, (method, name)
+                if method != "HEAD":
+                    assert response.json()["error"]["type"] == "validation_error"
