@@ -12,6 +12,7 @@ document against the router and the handlers.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
@@ -177,5 +178,13 @@ def _optional(field: dict[str, Any]) -> dict[str, Any]:
     return field
 
 
+#: Each app's document but its ``servers``, rendered once: an app's routes
+#: do not change once it runs, and rendering takes tens of milliseconds.
+_rendered: weakref.WeakKeyDictionary[web.Application, dict[str, Any]] = weakref.WeakKeyDictionary()
+
+
 async def openapi(request: web.Request) -> web.Response:
-    return web.json_response(document(request.app, str(request.url.origin())))
+    origin = str(request.url.origin())
+    if request.app not in _rendered:
+        _rendered[request.app] = document(request.app, origin)
+    return web.json_response({**_rendered[request.app], "servers": [{"url": origin}]})
