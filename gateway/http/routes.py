@@ -35,7 +35,7 @@ class Reply:
 @dataclass(frozen=True)
 class Operation:
     method: str
-    #: aiohttp's template, relative to the app's prefix (``{filename:.+}``).
+    #: aiohttp's template, relative to the app's prefix (``{filename:[\s\S]+}``).
     path: str
     handler: Handler
     summary: str
@@ -101,7 +101,8 @@ class RouteTable:
                 paths.setdefault(path, []).append(op)
         for path, ops in paths.items():
             names = {op.name for op in ops if op.name and path == op.path}
-            assert len(names) <= 1, f"{path} has more than one name: {names}"
+            if len(names) > 1:
+                raise ValueError(f"{path} has more than one name: {sorted(names)}")
             resource = app.router.add_resource(path, name=next(iter(names), None))
             methods = {op.method for op in ops}
             for op in ops:
