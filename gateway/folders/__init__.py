@@ -5,7 +5,7 @@ from aiohttp import web
 from ..state import Shared
 from .errors import render_error
 from .processing import PROCESSOR, Limits, Processor
-from .routes import setup_routes
+from .routes import TABLE
 from .store import FOLDERS, FolderStore
 
 
@@ -30,7 +30,7 @@ def create_app(shared: Shared) -> web.Application:
     )
     metrics.processing_queued.set_function(lambda: len(processor.queued))
     app.cleanup_ctx.append(_processing)
-    setup_routes(app)
+    TABLE.install(app)
     return app
 
 

@@ -6,7 +6,7 @@ from ..http.signing import LINKS, LinkSigner, link_check
 from ..state import Shared
 from ..thumbnails import THUMBNAILS, Thumbnailer
 from .errors import render_error
-from .routes import setup_routes
+from .routes import TABLE
 from .store import SESSIONS, SessionStore
 from .views import linked_file
 
@@ -26,7 +26,7 @@ def create_app(shared: Shared) -> web.Application:
     )
     metrics.thumbnails_queued.set_function(lambda: app[THUMBNAILS].in_progress)
     app.on_cleanup.append(_close_thumbnailer)
-    setup_routes(app)
+    TABLE.install(app)
     return app
 
 

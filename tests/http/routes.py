@@ -15,6 +15,7 @@ VALUES = {
     "file_id": f"file-{uuid.uuid4()}",
     "source_id": f"source-{uuid.uuid4()}",
     "folder_name": "some-folder",
+    "asset": "start.js",
 }
 
 

@@ -28,7 +28,7 @@ KEYS = ("first-key-0123456789", "second-key-0123456789")
 WRONG = [None, "Bearer wrong-key-0123456789", f"Basic {KEYS[0]}", f"Bearer {KEYS[0]}x", "Bearer"]
 UNAUTHORIZED = {"error": {"code": 401, "message": "Missing or invalid API key", "type": "unauthorized"}}
 #: Open by design (README, "API keys"): the health checks and the API description.
-OPEN = {"/health", "/healthz", "/readyz", "/openapi.json"}
+OPEN = {"/health", "/healthz", "/readyz", "/openapi.json", "/docs", "/docs/start.js"}
 
 
 async def reached(request: web.Request) -> web.Response:
