@@ -8,10 +8,18 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from ..http.wire import Wire
+
+
+class FolderError(Wire):
+    """The body of every error answer of the folder API."""
+
+    detail: str
+
 
 def render_error(status: int, message: str, kind: str, headers: Mapping[str, str]) -> web.Response:
     if status == 401:
         message = "Unauthorized"
     if status == 409:
         headers = {**headers, "x-should-retry": "false"}
-    return web.json_response({"detail": message}, status=status, headers=headers)
+    return web.json_response(FolderError(detail=message).wire(), status=status, headers=headers)
