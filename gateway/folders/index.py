@@ -11,6 +11,10 @@ at most a thousand entries in each below the first), because a local disk
 lists a folder by reading all of it: a flat folder of 10,000 keys would make
 every page read 10,000 names. All keys have the same length and depth, so
 every backend lists them in the same (byte) order.
+
+An index object may hold a few bytes that say which version of the item it
+was written for (``folders/listing.py``); the listing's etag then names that
+version without a read. Entries written empty (by older versions) still page.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Literal
 
-from backends import BaseBackend
+from backends import BaseBackend, Entry
 
 Order = Literal["asc", "desc"]
 
@@ -40,7 +44,8 @@ class TimeIndex:
         self.storage = storage
         self.prefix = prefix
 
-    def _key(self, order: Order, created: datetime, item_id: str) -> str:
+    def key(self, order: Order, created: datetime, item_id: str) -> str:
+        """The key of the item's entry in ``order``."""
         micros = _micros(created)
         if order == "desc":
             micros, item_id = _TOP - micros, item_id.translate(_INVERT)
@@ -52,11 +57,13 @@ class TimeIndex:
         item_id = key.rpartition("_")[2]
         return item_id if order == "asc" else item_id.translate(_UNINVERT)
 
-    async def add(self, created: datetime, item_id: str) -> None:
-        await asyncio.gather(*(self.storage.put_bytes(self._key(o, created, item_id), b"") for o in ("asc", "desc")))
+    async def add(self, created: datetime, item_id: str, version: bytes = b"") -> None:
+        """Write both entries of the item, holding ``version``."""
+        keys = (self.key(o, created, item_id) for o in ("asc", "desc"))
+        await asyncio.gather(*(self.storage.put_bytes(key, version) for key in keys))
 
     async def remove(self, created: datetime, item_id: str) -> None:
-        await asyncio.gather(*(self.storage.delete(self._key(o, created, item_id)) for o in ("asc", "desc")))
+        await asyncio.gather(*(self.storage.delete(self.key(o, created, item_id)) for o in ("asc", "desc")))
 
     async def page(
         self,
@@ -67,6 +74,16 @@ class TimeIndex:
     ) -> list[str]:
         """Up to ``limit`` ids in ``order``: those following ``after``, or
         else the ones right before ``before``, never reaching the other cursor."""
+        return [item_id for item_id, _ in await self.page_entries(order, limit, after, before)]
+
+    async def page_entries(
+        self,
+        order: Order,
+        limit: int,
+        after: tuple[datetime, str] | None = None,
+        before: tuple[datetime, str] | None = None,
+    ) -> list[tuple[str, Entry]]:
+        """``page``'s ids, each with the index entry it was listed from."""
         if after is None and before is not None:
             reverse: Order = "desc" if order == "asc" else "asc"
             return list(reversed(await self._list(reverse, limit, start=before, stop=None)))
@@ -74,8 +91,8 @@ class TimeIndex:
 
     async def _list(
         self, order: Order, limit: int, start: tuple[datetime, str] | None, stop: tuple[datetime, str] | None
-    ) -> list[str]:
-        start_after = self._key(order, *start) if start else ""
+    ) -> list[tuple[str, Entry]]:
+        start_after = self.key(order, *start) if start else ""
         entries = await self.storage.list(f"{self.prefix}{order}/", start_after=start_after, limit=limit)
-        stop_key = self._key(order, *stop) if stop else None
-        return [self._id(order, e.key) for e in entries if stop_key is None or e.key < stop_key]
+        stop_key = self.key(order, *stop) if stop else None
+        return [(self._id(order, e.key), e) for e in entries if stop_key is None or e.key < stop_key]

@@ -1,7 +1,8 @@
 """Folders and their files in storage.
 
 - ``folders/<id>.json``: the folder; ``folder-names/``: unique folder names
-  (see ``claims.py``); ``folder-index/``: folders by creation time;
+  (see ``claims.py``); ``folder-index/``: folders by creation time, each
+  entry naming its record's version (see ``listing.py``);
 - ``folder-files/<folder id>/``: everything of one folder's files, removed
   with the folder: ``records/<id>.json`` (the FileMetadata), ``blobs/<id>``
   (the bytes), ``content/<id>`` (the extracted text), ``names/`` (claims
@@ -37,9 +38,11 @@ from aiohttp import web
 from backends import BaseBackend, NotFound
 
 from ..http.errors import ApiError, bad_request, not_found
+from ..records import read_each
 from .claims import NameClaims
 from .index import Order, TimeIndex
 from .jobs import holding, job_key
+from .listing import FolderPages, not_a_cursor
 from .models import (
     CreateFolder,
     FileMetadata,
@@ -82,6 +85,7 @@ class FolderStore:
         self.owner = str(uuid.uuid4())
         self.folder_names = NameClaims(storage, "folder-names/", self._folder_holds)
         self.folder_index = TimeIndex(storage, "folder-index/")
+        self.folder_pages = FolderPages(storage, self.folder_index, self._folder_key)
 
     # Folders
 
@@ -112,9 +116,8 @@ class FolderStore:
             created_at=created,
             updated_at=created,
         )
-        await self.storage.put_json(self._folder_key(folder.id), folder.wire())
         try:
-            await self.folder_index.add(created, folder.id)
+            await self.folder_pages.save(folder, new=True)
             if await self.folder_names.claim(folder.name, folder.id) is not None:
                 raise conflict(f"A folder named '{folder.name}' already exists")
         except BaseException:
@@ -128,9 +131,9 @@ class FolderStore:
         folder = await self.get_folder(folder_id)
         changes = {name: getattr(request, name) for name in request.model_fields_set}
         updated = folder.model_copy(update=changes | {"updated_at": now()})
-        await self.storage.put_json(self._folder_key(folder.id), updated.wire())
+        await self.folder_pages.save(updated, new=False)
         if updated.name != folder.name and await self.folder_names.claim(updated.name, folder.id) is not None:
-            await self.storage.put_json(self._folder_key(folder.id), folder.wire())
+            await self.folder_pages.save(folder, new=False)
             raise conflict(f"A folder named '{updated.name}' already exists")
         return updated
 
@@ -146,10 +149,9 @@ class FolderStore:
     async def list_folders(
         self, order: Order, limit: int, after: str | None, before: str | None, name: str | None
     ) -> list[Folder]:
-        start, stop = await self._cursor(after, self.get_folder), await self._cursor(before, self.get_folder)
         if name is None:
-            ids = await self.folder_index.page(order, limit, start, stop)
-            return [f for f in await self._read_all(ids, self.get_folder) if f is not None]
+            return await self.folder_pages.page(order, limit, after, before)
+        start, stop = await self._cursor(after, self.get_folder), await self._cursor(before, self.get_folder)
         # A name is held by one folder at most: a page of one or none.
         folder = await self._named(name)
         if folder is None:
@@ -182,7 +184,8 @@ class FolderStore:
         """Totals over every folder from listings of the stored bytes (a
         blob's size is the file's); only ``detailed`` reads the file records,
         for their names. Folders by name, files by file name, as upstream."""
-        folders = [f for f in await self._read_all(await self._folder_ids(), self.get_folder) if f is not None]
+        folder_ids = await self._folder_ids()
+        folders = [f for f in await read_each(folder_ids, self.get_folder, ApiError, READ_CONCURRENCY) if f is not None]
         limit = asyncio.Semaphore(READ_CONCURRENCY)
 
         async def one(folder: Folder) -> SourceStats:
@@ -191,9 +194,9 @@ class FolderStore:
             files = []
             if detailed:
                 ids = [entry.key.rpartition("/")[2] for entry in blobs]
-                metas = [m for m in await self._read_all(ids, lambda i: self.get_file(folder.id, i)) if m is not None]
+                metas = await read_each(ids, lambda i: self.get_file(folder.id, i), ApiError, READ_CONCURRENCY)
                 files = sorted(
-                    (FileStats(file_id=m.id, file_name=m.file_name, file_size=m.file_size) for m in metas),
+                    (FileStats(file_id=m.id, file_name=m.file_name, file_size=m.file_size) for m in metas if m),
                     key=lambda f: (f.file_name, f.file_id),
                 )
             return SourceStats(
@@ -220,21 +223,8 @@ class FolderStore:
         try:
             item = await get(item_id)
         except ApiError:
-            raise bad_request(f"Cursor '{item_id}' is not an item of this listing") from None
+            raise not_a_cursor(item_id) from None
         return item.created_at, item.id
-
-    @staticmethod
-    async def _read_all(ids: list[str], get) -> list:
-        limit = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def read(item_id: str):
-            async with limit:
-                try:
-                    return await get(item_id)
-                except ApiError:  # deleted after the listing
-                    return None
-
-        return await asyncio.gather(*(read(item_id) for item_id in ids))
 
     # Files
 
@@ -288,7 +278,7 @@ class FolderStore:
 
         start, stop = await self._cursor(after, get), await self._cursor(before, get)
         ids = await self._index(folder_id).page(order, limit, start, stop)
-        files = await self._read_all(ids, lambda file_id: get(file_id, include_content))
+        files = await read_each(ids, lambda file_id: get(file_id, include_content), ApiError, READ_CONCURRENCY)
         return [f for f in files if f is not None]
 
     async def add_file(

@@ -1,6 +1,7 @@
 """Sessions and their files in storage.
 
-- ``sessions/<id>.json``: the session record;
+- ``sessions/<id>.json``: the session record; ``session-packs/``: copies of
+  many records at once, for listings (see ``listing.py``);
 - ``session-files/<id>/<name>``: the session's files, one object each;
 - ``session-thumbnails/<id>/<name>/<etag>/<spec>.jpg``: cached thumbnails,
   removed with their file (and unreachable once the file changes).
@@ -8,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import mimetypes
 import uuid
@@ -20,12 +20,12 @@ from aiohttp import web
 from backends import BaseBackend, Blob, Entry, NotFound, ObjectInfo
 
 from ..http.errors import invalid, not_found
+from .listing import SessionListing
 from .models import CreateSession, Session
 
 RECORDS = "sessions/"
 FILES = "session-files/"
 THUMBS = "session-thumbnails/"
-READ_CONCURRENCY = 16
 
 
 def parse_session_id(raw: str) -> str:
@@ -46,6 +46,7 @@ def content_type_of(name: str) -> str:
 class SessionStore:
     def __init__(self, storage: BaseBackend) -> None:
         self.storage = storage
+        self.listing = SessionListing(storage, RECORDS)
 
     async def create(self, request: CreateSession) -> Session:
         session = Session(
@@ -68,20 +69,9 @@ class SessionStore:
         except NotFound:
             raise not_found(f"Session with ID '{session_id}' not found") from None
 
-    async def all(self) -> list[Session]:
-        """Every session, newest first."""
-        limit = asyncio.Semaphore(READ_CONCURRENCY)
-
-        async def read(entry: Entry) -> Session | None:
-            async with limit:
-                try:
-                    return Session.model_validate(await self.storage.get_json(entry.key))
-                except NotFound:  # deleted while we listed
-                    return None
-
-        entries = [entry async for entry in self.storage.iter_all(RECORDS)]
-        sessions = [s for s in await asyncio.gather(*(read(e) for e in entries)) if s is not None]
-        return sorted(sessions, key=lambda s: (s.created_at, s.id), reverse=True)
+    async def all(self) -> list[dict]:
+        """The wire form of every session, newest first."""
+        return await self.listing.all()
 
     async def delete(self, session_id: str) -> None:
         """Delete the files first: an interrupted delete can be retried."""

@@ -3,6 +3,7 @@ creations and uploads, 204 for deletions, 200 otherwise."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import PurePosixPath
 
 from aiohttp import hdrs, web
@@ -20,7 +21,7 @@ from ..http.uploads import file_part
 from ..metrics import METRICS
 from ..state import SETTINGS
 from ..thumbnails import THUMBNAILS, Busy, MediaError, ThumbSpec, negotiate
-from .models import CreateSession, FileInfo
+from .models import CreateSession
 from .queries import FileQuery, SessionsQuery
 from .store import SESSIONS, content_type_of, parse_session_id
 
@@ -63,12 +64,23 @@ def located(request: web.Request, route: str, **parts: str) -> URL:
     return request.url.with_path(path.raw_path, encoded=True)
 
 
-def file_info(request: web.Request, session_id: str, name: str, entry: Entry) -> dict:
-    """The file as listed; its ``url`` names this version (``v``, so that
-    browsers may cache what it opens) and, with API keys, is a signed link."""
-    query = {"v": version_tag(entry.etag), **request.config_dict[LINKS].sign(file_target(session_id, name))}
-    url = located(request, FILE_ROUTE, id=session_id, filename=name).with_query(query)
-    return FileInfo(name=name, size=entry.size, modified=int(entry.modified), url=str(url)).wire()
+def file_infos(request: web.Request, session_id: str, files: Iterable[tuple[str, Entry]]) -> list[dict]:
+    """Each file as listed, a ``FileInfo`` on the wire; its ``url`` names
+    this version (``v``, so that browsers may cache what it opens) and, with
+    API keys, is a signed link. Built by hand, not through the model and a
+    URL per file, which cost more than listing the file: the name is quoted
+    as ``url_for`` quotes it, and every query value (hex, digits, URL-safe
+    base64) needs no escaping."""
+    base = str(located(request, FILE_ROUTE, id=session_id, filename=""))
+    sign = request.config_dict[LINKS].sign
+    infos = []
+    for name, entry in files:
+        query = f"v={version_tag(entry.etag)}" + "".join(
+            f"&{k}={v}" for k, v in sign(file_target(session_id, name)).items()
+        )
+        url = f"{base}{URL.build(path=name, encoded=False).raw_path}?{query}"
+        infos.append({"name": name, "size": entry.size, "modified": int(entry.modified), "isDir": False, "url": url})
+    return infos
 
 
 def caching(request: web.Request, version: str | None, etag: str) -> str:
@@ -85,7 +97,7 @@ async def create_session(request: web.Request) -> web.Response:
 
 async def list_sessions(request: web.Request) -> web.Response:
     _query(request, SessionsQuery)
-    return web.json_response([session.wire() for session in await request.config_dict[SESSIONS].all()])
+    return web.json_response(await request.config_dict[SESSIONS].all())
 
 
 async def get_session(request: web.Request) -> web.Response:
@@ -101,7 +113,7 @@ async def delete_session(request: web.Request) -> web.Response:
 async def list_files(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
     files = await request.config_dict[SESSIONS].files(session_id)
-    return web.json_response([file_info(request, session_id, name, entry) for name, entry in files])
+    return web.json_response(file_infos(request, session_id, files))
 
 
 async def upload_file(request: web.Request) -> web.Response:
@@ -113,7 +125,7 @@ async def upload_file(request: web.Request) -> web.Response:
         info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
     location = located(request, FILE_ROUTE, id=session_id, filename=name)
     return web.json_response(
-        file_info(request, session_id, name, info), status=201, headers={hdrs.LOCATION: str(location)}
+        file_infos(request, session_id, [(name, info)])[0], status=201, headers={hdrs.LOCATION: str(location)}
     )
 
 
