@@ -8,7 +8,7 @@ from ..http.cors import CorsPolicy
 from ..http.family import family_app
 from ..metrics import Metrics
 from ..settings import Settings
-from .errors import render_error
+from .errors import DOMAIN_ERRORS, render_error
 from .processing import PROCESSOR, Limits, Processor
 from .routes import setup_routes
 from .store import FOLDERS, FolderStore
@@ -18,6 +18,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     """The ``/v1`` sub-application, with this family's errors and auth."""
     app = family_app(
         render_error,
+        DOMAIN_ERRORS,
         api_keys=settings.api_keys,
         cors=CorsPolicy(settings.cors_origins),
         on_unavailable=metrics.storage_errors.inc,

@@ -10,10 +10,8 @@ from aiohttp import web
 
 from ..http.bodies import read_json
 from ..http.errors import ApiError, bad_request
-from ..http.filenames import check_path_name, from_form
-from ..http.uploads import file_part
-from ..metrics import METRICS
-from ..state import SETTINGS
+from ..http.filenames import check_path_name
+from ..http.uploads import receiving
 from .filetypes import file_type
 from .index import Order
 from .models import CreateFolder, UpdateFolder, parse_id
@@ -117,15 +115,17 @@ async def upload_file(request: web.Request) -> web.Response:
     store = request.config_dict[FOLDERS]
     folder = await store.get_folder(_folder_id(request))
     mode = cast(Duplicates, _choice(request, "duplicate_handling", get_args(Duplicates), "suffix"))
-    limit = request.config_dict[SETTINGS].max_upload_bytes
-    part = await file_part(request, limit)
-    # Path-like (``a/b/notes.md``): a logical name, never a storage path.
-    name = check_path_name(request.query.get("name") or from_form(part.filename))
-    if name.rpartition("/")[2].startswith("."):
-        raise bad_request(f"File name '{name}' must not start with '.'")
-    mime = file_type(name, part.content_type)
-    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
-        meta, skipped = await store.add_file(folder, name, mime, part.chunks(limit), mode)
+
+    def name_of(sent: str) -> str:
+        # Path-like (``a/b/notes.md``): a logical name, never a storage path.
+        name = check_path_name(request.query.get("name") or sent)
+        if name.rpartition("/")[2].startswith("."):
+            raise bad_request(f"File name '{name}' must not start with '.'")
+        return name
+
+    async with receiving(request, name_of) as upload:
+        mime = file_type(upload.name, upload.content_type)
+        meta, skipped = await store.add_file(folder, upload.name, mime, upload.chunks, mode)
     if skipped:
         return web.json_response(meta.wire(), headers={"X-Upload-Result": "skipped"})
     request.config_dict[PROCESSOR].submit(meta.id)

@@ -10,7 +10,7 @@ from ..http.signing import LINKS, LinkSigner, link_check
 from ..metrics import Metrics
 from ..settings import Settings
 from ..thumbnails import THUMBNAILS, Thumbnailer
-from .errors import render_error
+from .errors import DOMAIN_ERRORS, render_error
 from .routes import setup_routes
 from .store import SESSIONS, SessionStore
 from .views import linked_file
@@ -21,6 +21,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     links = LinkSigner.from_keys(settings.url_signing_key, settings.api_keys, settings.url_ttl)
     app = family_app(
         render_error,
+        DOMAIN_ERRORS,
         api_keys=settings.api_keys,
         cors=CorsPolicy(settings.cors_origins),
         on_unavailable=metrics.storage_errors.inc,

@@ -1,4 +1,5 @@
-"""The Mix error format: ``{"error": {"code", "message", "type"}}``.
+"""The Mix error format: ``{"error": {"code", "message", "type"}}``, and
+the status each of the store's exceptions is answered with.
 
 The official client parses only the five ``type`` values below; any other
 value breaks it, so every status maps onto one of them.
@@ -7,6 +8,11 @@ value breaks it, so every status maps onto one of them.
 from collections.abc import Mapping
 
 from aiohttp import web
+
+from ..http.errors import DomainErrors
+from .exceptions import InvalidSessionId, SessionNotFound
+
+DOMAIN_ERRORS: DomainErrors = {SessionNotFound: (404, ""), InvalidSessionId: (400, "validation_error")}
 
 TYPES = {401: "unauthorized", 404: "not_found"}
 

@@ -19,7 +19,7 @@ from aiohttp import web
 
 from backends import BaseBackend, Blob, Entry, NotFound, ObjectInfo
 
-from ..http.errors import invalid, not_found
+from .exceptions import InvalidSessionId, SessionNotFound
 from .models import CreateSession, Session
 
 RECORDS = "sessions/"
@@ -29,13 +29,13 @@ READ_CONCURRENCY = 16
 
 
 def parse_session_id(raw: str) -> str:
-    """The canonical form of a session id; 400 unless it is a UUID."""
+    """The canonical form of a session id, which must be a UUID."""
     try:
         parsed = uuid.UUID(raw)
     except ValueError:
-        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID") from None
+        raise InvalidSessionId(f"Invalid session ID format: {raw!r} is not a UUID") from None
     if len(raw) != 36:
-        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID")
+        raise InvalidSessionId(f"Invalid session ID format: {raw!r} is not a UUID")
     return str(parsed)
 
 
@@ -66,7 +66,7 @@ class SessionStore:
         try:
             return Session.model_validate(await self.storage.get_json(f"{RECORDS}{session_id}.json"))
         except NotFound:
-            raise not_found(f"Session with ID '{session_id}' not found") from None
+            raise SessionNotFound(f"Session with ID '{session_id}' not found") from None
 
     async def all(self) -> list[Session]:
         """Every session, newest first."""

@@ -13,10 +13,9 @@ from backends import Entry, NotFound
 from ..http.bodies import read_json
 from ..http.downloads import cache_control, send_object, version_tag
 from ..http.errors import ApiError, invalid, not_found
-from ..http.filenames import check_name, from_form
+from ..http.filenames import check_name
 from ..http.signing import LINKS
-from ..http.uploads import file_part
-from ..metrics import METRICS
+from ..http.uploads import receiving
 from ..state import SETTINGS
 from ..thumbnails import THUMBNAILS, Busy, MediaError, SpecError, negotiate, parse_thumb, parse_time
 from .models import CreateSession, FileInfo
@@ -95,12 +94,9 @@ async def list_files(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
-    limit = request.config_dict[SETTINGS].max_upload_bytes
-    part = await file_part(request, limit)
-    name = check_name(from_form(part.filename))
-    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
-        info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
-    return web.json_response(file_info(request, session_id, name, info), status=201)
+    async with receiving(request, check_name) as upload:
+        info = await request.config_dict[SESSIONS].put_file(session_id, upload.name, upload.chunks)
+    return web.json_response(file_info(request, session_id, upload.name, info), status=201)
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backends import BaseBackend, NotFound
-from gateway.folders.jobs import job_key
+from gateway.folders import keys
+from gateway.folders.jobs import Job, Jobs
 from gateway.folders.models import CreateFolder, FileMetadata, Folder, new_id, now
 from gateway.folders.processing import Limits, Processor
 from gateway.folders.store import FolderStore
@@ -31,11 +32,11 @@ async def cut_upload(store: FolderStore, folder: Folder, name: str, steps: int) 
         created_at=created, updated_at=created,
     )  # fmt: skip
     writes = (
-        lambda: store.storage.put_json(job_key(meta.id), {"folder_id": folder.id, "owner": "dead", "lease_until": 0}),
-        lambda: store.storage.put_bytes(store.blob_key(folder.id, meta.id), name.encode()),
-        lambda: store.storage.put_json(store.record_key(folder.id, meta.id), meta.wire()),
+        lambda: store.jobs.put(meta.id, Job(folder_id=folder.id, owner="dead", lease_until=0)),
+        lambda: store.storage.put_bytes(keys.blob(folder.id, meta.id), name.encode()),
+        lambda: store.storage.put_json(keys.record(folder.id, meta.id), meta.wire()),
         lambda: store._index(folder.id).add(created, meta.id),
-        lambda: store.storage.put_bytes(store._original_key(folder.id, name, meta.id), b""),
+        lambda: store.storage.put_bytes(keys.original(folder.id, name, meta.id), b""),
         lambda: store._names(folder.id).claim(name, meta.id),
     )
     for write in writes[:steps]:
@@ -46,7 +47,7 @@ async def cut_upload(store: FolderStore, folder: Folder, name: str, steps: int) 
 async def keys_of(storage: BaseBackend, folder: Folder, file_id: str) -> list[str]:
     """Every key of the file (the claims name it in their content only)."""
     found = [entry.key async for entry in storage.iter_all(f"folder-files/{folder.id}/") if file_id in entry.key]
-    return found + [key for key in [job_key(file_id)] if await exists(storage, key)]
+    return found + ([f"job of {file_id}"] if await Jobs(storage).exists(file_id) else [])
 
 
 async def exists(storage: BaseBackend, key: str) -> bool:
@@ -96,21 +97,19 @@ async def test_orphan_bytes_are_collected_after_the_grace(backend: BaseBackend) 
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="orphans"))
     kept, _ = await store.add_file(folder, "kept.txt", "text/plain", once(b"kept"), "error")
-    old = store.blob_key(folder.id, new_id("file"))
+    old = keys.blob(folder.id, new_id("file"))
     await backend.put_bytes(old, b"old orphan")
     # An upload in progress: its job (lease live) came before its bytes.
     uploading = new_id("file")
-    await backend.put_json(
-        job_key(uploading), {"folder_id": folder.id, "owner": "alive", "lease_until": time.time() + 60}
-    )
-    await backend.put_bytes(store.blob_key(folder.id, uploading), b"in progress")
+    await store.jobs.put(uploading, Job(folder_id=folder.id, owner="alive", lease_until=time.time() + 60))
+    await backend.put_bytes(keys.blob(folder.id, uploading), b"in progress")
     await asyncio.sleep(2.2)
-    fresh = store.blob_key(folder.id, new_id("file"))
+    fresh = keys.blob(folder.id, new_id("file"))
     await backend.put_bytes(fresh, b"fresh orphan")
     processor = Processor(store, workers=1, lease_seconds=30, limits=Limits(orphan_grace=2))
     await processor.scan()  # collects at once, then every half grace
     assert not await exists(backend, old)
-    for key in (fresh, store.blob_key(folder.id, uploading), store.blob_key(folder.id, kept.id)):
+    for key in (fresh, keys.blob(folder.id, uploading), keys.blob(folder.id, kept.id)):
         assert await exists(backend, key), key
     assert await store.collect_orphans(grace=2) == 0
 
