@@ -32,9 +32,9 @@ Why this order holds, and what a crash at any point leaves:
 
 In ``suffix`` mode a name found taken is retried as ``name_(N).ext``, the
 record rewritten before each claim. Deletes go the other way round with the
-record last: a crash leaves at worst a file that is listed and can be
-deleted again. While uploads of one name race, a listing may briefly show
-the losers.
+record last, then the job: a crash leaves at worst a file that is listed
+and can be deleted again, or a job whose scan finishes the delete. While
+uploads of one name race, a listing may briefly show the losers.
 """
 
 from __future__ import annotations
@@ -394,16 +394,18 @@ class FolderStore:
         await self.remove_file(await self.get_file(folder_id, file_id))
 
     async def remove_file(self, meta: FileMetadata) -> None:
-        """The record goes last, so that an interrupted delete can be redone."""
+        """The record goes last but for the job, so that an interrupted delete
+        can be redone: by a client while the record is listed, then by the
+        scan that takes over the job."""
         folder_id = meta.source_id
         await _together(
-            self.jobs.remove(meta.id),
             self.storage.delete(keys.blob(folder_id, meta.id)),
             self.storage.delete(keys.content(folder_id, meta.id)),
             self._index(folder_id).remove(meta.created_at, meta.id),
             self.storage.delete(keys.original(folder_id, meta.original_file_name, meta.id)),
         )
         await self.storage.delete(keys.record(folder_id, meta.id))
+        await self.jobs.remove(meta.id)
 
     # Processing and what crashes leave
 

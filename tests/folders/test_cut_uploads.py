@@ -130,3 +130,82 @@ async def test_an_answered_upload_is_processed_not_removed(backend: BaseBackend,
     listed = await store.list_files(folder.id, "asc", 100, None, None, include_content=True)
     expected = [second] if mode == "replace" else [first, second]
     assert [(m.id, m.processing_status) for m in listed] == [(m.id, "completed") for m in expected]
+
+
+#: The writes of an upload's last round, sent at once (``FolderStore.add_file``).
+LAST_ROUND = ("blob", "record", "index", "original", "claim")
+#: What an answered upload needs; the scan writes the index entries and the
+#: original's marker again if the crash left them out.
+KEPT = {"blob", "record", "claim"}
+
+
+async def cut_in_last_round(store: FolderStore, folder: Folder, name: str, landed: set[str]) -> FileMetadata:
+    """An upload of ``name`` whose process died while its last round was in
+    flight, after the writes in ``landed`` (its job's lease has run out)."""
+    created = now()
+    meta = FileMetadata(
+        id=new_id("file"), source_id=folder.id, file_name=name, original_file_name=name, file_type="text/plain",
+        file_size=len(name), file_creation_date=created.isoformat(), file_last_modified_date=created.isoformat(),
+        created_at=created, updated_at=created,
+    )  # fmt: skip
+    job = Job(folder_id=folder.id, file_name=name, created_at=created, owner="dead", lease_until=0)
+    await store.jobs.put(meta.id, job)
+    writes = {
+        "blob": lambda: store.storage.put_bytes(keys.blob(folder.id, meta.id), name.encode()),
+        "record": lambda: store.storage.put_json(keys.record(folder.id, meta.id), meta.wire()),
+        "index": lambda: store._index(folder.id).add(created, meta.id),
+        "original": lambda: store.storage.put_bytes(keys.original(folder.id, name, meta.id), b""),
+        "claim": lambda: store._names(folder.id).claim(name, meta.id),
+    }
+    await asyncio.gather(*(writes[step]() for step in LAST_ROUND if step in landed))
+    return meta
+
+
+async def test_every_cut_of_the_last_round_is_completed_or_removed(backend: BaseBackend) -> None:
+    """All 32 states a crash can leave while the last round's writes are in
+    flight: listings never fail and show nothing without its record; after
+    the scan, a file is kept (and listed, and processed) exactly when its
+    record, bytes and claim landed, and nothing is left of the others,
+    whose names are free again."""
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="cut-last"))
+    sets = [{s for i, s in enumerate(LAST_ROUND) if mask >> i & 1} for mask in range(2 ** len(LAST_ROUND))]
+    cut = [(landed, await cut_in_last_round(store, folder, f"cut-{n}.txt", landed)) for n, landed in enumerate(sets)]
+    before = await store.list_files(folder.id, "asc", 1000, None, None, include_content=False)
+    with_record = {meta.id for landed, meta in cut if {"record", "index"} <= landed}
+    assert {m.id for m in before} == with_record
+    assert {m.processing_status for m in before} == {"pending"}
+
+    processor = Processor(store, workers=1, lease_seconds=1)
+    processor.start()
+    try:
+        await until_no_jobs(backend)
+    finally:
+        await processor.close()
+    listed = await store.list_files(folder.id, "asc", 1000, None, None, include_content=True)
+    kept = sorted(meta.file_name for landed, meta in cut if landed >= KEPT)
+    assert len(kept) == 4
+    assert sorted((m.file_name, m.processing_status, m.content) for m in listed) == [
+        (name, "completed", name) for name in kept
+    ]
+    for landed, meta in cut:
+        if not landed >= KEPT:
+            assert await keys_of(backend, folder, meta.id) == [], f"cut after {sorted(landed)}: left behind"
+            again, skipped = await store.add_file(folder, meta.file_name, "text/plain", once(b"again"), "suffix")
+            assert (again.file_name, skipped) == (meta.file_name, False), sorted(landed)
+
+
+async def test_a_claim_ahead_of_its_record_holds_the_name_while_the_upload_lives(backend: BaseBackend) -> None:
+    """The last round's claim may land before its record: a racing upload
+    then asks the job, and takes the name only once its lease has run out."""
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="claim-first"))
+    uploading = new_id("file")
+    job = Job(folder_id=folder.id, file_name="a.txt", created_at=now(), owner="alive", lease_until=time.time() + 60)
+    await store.jobs.put(uploading, job)
+    assert await store._names(folder.id).claim("a.txt", uploading) is None
+    racer, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"racer"), "suffix")
+    assert racer.file_name == "a_(1).txt"
+    await store.jobs.put(uploading, job.model_copy(update={"lease_until": 0}))  # its process died
+    later, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"later"), "suffix")
+    assert later.file_name == "a.txt"
