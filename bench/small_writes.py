@@ -57,12 +57,12 @@ async def timed(step) -> float:  # noqa: ANN001
     return time.perf_counter() - started
 
 
-async def run(rounds: int) -> dict[str, float]:
+async def run(rounds: int, gateway_env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
         s3 = SeaweedFS(Path(tmp) / "seaweedfs")
         s3.start()
         port = free_port()
-        env = s3.environment()
+        env = {**s3.environment(), **gateway_env}
         storage = f"s3://{BUCKET}/gw?addressing_style=path"
         gateway = start([sys.executable, "-m", "gateway", "--storage", storage, "--port", str(port)], env)
         try:
@@ -127,11 +127,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2, help="the gateway's processing workers")
     args = parser.parse_args()
+    gateway_env = {"GATEWAY_PROCESSING_WORKERS": str(args.workers)}
     runs = []
     for number in range(args.runs):
         print(f"run {number + 1} of {args.runs}, {args.rounds} rounds:")
-        runs.append(asyncio.run(run(args.rounds)))
+        runs.append(asyncio.run(run(args.rounds, gateway_env)))
     if args.runs > 1:
         for name in runs[0]:
             values = sorted(r[name] for r in runs)

@@ -4,8 +4,8 @@ An upload (``add_file``, answered once its last round has landed) writes in
 three rounds, what each round holds at once:
 
 1. the job (``jobs.py``; its lease is then held while the upload runs),
-   while the claims on the name are read and a small body (one read of the
-   upload stream) is received whole;
+   while the folder and the claims on the name are read and a small body
+   (one read of the upload stream) is received whole;
 2. a larger body's bytes;
 3. the record, the small body's bytes, the two index entries, the
    original's marker (``_same_original``) and the name claim.
@@ -290,26 +290,35 @@ class FolderStore:
         return [f for f in files if f is not None]
 
     async def add_file(
-        self, folder: Folder, name: str, file_type: str, chunks: AsyncIterable[bytes], mode: Duplicates
+        self, folder_id: str, name: str, file_type: str, chunks: AsyncIterable[bytes], mode: Duplicates
     ) -> tuple[FileMetadata, bool]:
-        """Store an upload under ``name`` as ``mode`` says; return the file
-        and whether it was skipped as a duplicate. The order of the writes,
-        and why each crash state is handled, is in the module's docstring."""
-        # Upstream's duplicate: a file uploaded under the same name, even if
-        # it was stored as name_(N).ext. Answered before the body is read;
-        # the claim below still decides races.
-        if mode in ("error", "skip") and (existing := await self._same_original(folder.id, name)) is not None:
-            if mode == "error":
-                raise _exists(folder, name)
-            return existing, True
-        meta, names = _new_file(folder.id, name, file_type), self._names(folder.id)
-        job = Job(folder_id=folder.id, file_name=name, created_at=meta.created_at)
+        """Store an upload under ``name`` as ``mode`` says in the folder, which
+        is read with the first round's writes; return the file and whether
+        it was skipped as a duplicate. The order of the writes, and why each
+        crash state is handled, is in the module's docstring."""
+        meta, names = _new_file(folder_id, name, file_type), self._names(folder_id)
+        if mode in ("error", "skip"):
+            # Upstream's duplicate: a file uploaded under the same name, even
+            # if it was stored as name_(N).ext. Answered before the body is
+            # read; the claim below still decides races.
+            folder, existing = await _together(self.get_folder(folder_id), self._same_original(folder_id, name))
+            if existing is not None:
+                if mode == "error":
+                    raise _exists(folder, name)
+                return existing, True
+            folder_read: Awaitable[Folder] = _ready(folder)
+        else:
+            folder_read = self.get_folder(folder_id)
+        job = Job(folder_id=folder_id, file_name=name, created_at=meta.created_at)
         try:
-            newest, body, _ = await _together(
-                names.newest(name), _whole_or_stream(chunks), self.jobs.lease(meta.id, job, self.upload_lease)
+            newest, body, _, folder = await _together(
+                names.newest(name),
+                _whole_or_stream(chunks),
+                self.jobs.lease(meta.id, job, self.upload_lease),
+                folder_read,
             )
             async with self.jobs.holding(meta.id, job, self.upload_lease, leased=True):
-                blob = keys.blob(folder.id, meta.id)
+                blob = keys.blob(folder_id, meta.id)
                 if isinstance(body, bytes):
                     meta.file_size = len(body)
                 else:  # a large body: its record needs its size
@@ -529,6 +538,10 @@ async def _together(*steps: Awaitable[Any]) -> list[Any]:
         if isinstance(result, BaseException):
             raise result
     return results
+
+
+async def _ready(folder: Folder) -> Folder:
+    return folder
 
 
 def _exists(folder: Folder, name: str) -> DuplicateName:

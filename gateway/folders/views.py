@@ -112,9 +112,7 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def upload_file(request: web.Request) -> web.Response:
-    store = request.config_dict[FOLDERS]
-    folder = await store.get_folder(_folder_id(request))
-    mode = cast(Duplicates, _choice(request, "duplicate_handling", get_args(Duplicates), "suffix"))
+    store, folder_id = request.config_dict[FOLDERS], _folder_id(request)
 
     def name_of(sent: str) -> str:
         # Path-like (``a/b/notes.md``): a logical name, never a storage path.
@@ -123,9 +121,17 @@ async def upload_file(request: web.Request) -> web.Response:
             raise bad_request(f"File name '{name}' must not start with '.'")
         return name
 
-    async with receiving(request, name_of) as upload:
-        mime = file_type(upload.name, upload.content_type)
-        meta, skipped = await store.add_file(folder, upload.name, mime, upload.chunks, mode)
+    try:
+        mode = cast(Duplicates, _choice(request, "duplicate_handling", get_args(Duplicates), "suffix"))
+        async with receiving(request, name_of) as upload:
+            mime = file_type(upload.name, upload.content_type)
+            meta, skipped = await store.add_file(folder_id, upload.name, mime, upload.chunks, mode)
+    except ApiError:
+        # The store reads the folder with the upload's first writes; a
+        # request refused before (or while) it does still gets a missing
+        # folder's 404 first, as the folder is the path's first part.
+        await store.get_folder(folder_id)
+        raise
     if skipped:
         return web.json_response(meta.wire(), headers={"X-Upload-Result": "skipped"})
     request.config_dict[PROCESSOR].submit(meta.id)

@@ -85,7 +85,7 @@ async def test_each_cut_state_is_completed_or_removed(backend: BaseBackend) -> N
         if step != "claim":
             assert await keys_of(backend, folder, meta.id) == [], f"cut after {step}: left behind"
     # The name of a removed upload is free again, for an upload in "error" mode.
-    again, skipped = await store.add_file(folder, "original.txt", "text/plain", once(b"again"), "error")
+    again, skipped = await store.add_file(folder.id, "original.txt", "text/plain", once(b"again"), "error")
     assert (again.file_name, skipped) == ("original.txt", False)
 
 
@@ -96,7 +96,7 @@ async def once(data: bytes) -> AsyncIterator[bytes]:
 async def test_orphan_bytes_are_collected_after_the_grace(backend: BaseBackend) -> None:
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="orphans"))
-    kept, _ = await store.add_file(folder, "kept.txt", "text/plain", once(b"kept"), "error")
+    kept, _ = await store.add_file(folder.id, "kept.txt", "text/plain", once(b"kept"), "error")
     old = keys.blob(folder.id, new_id("file"))
     await backend.put_bytes(old, b"old orphan")
     # An upload in progress: its job (lease live) came before its bytes.
@@ -120,10 +120,10 @@ async def test_an_answered_upload_is_processed_not_removed(backend: BaseBackend,
     every duplicate mode, holds its name and is processed."""
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="answered"))
-    first, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"first"), "suffix")
+    first, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"first"), "suffix")
     # In "error" mode the same name would be refused: another one.
     name = "b.txt" if mode == "error" else "a.txt"
-    second, _ = await store.add_file(folder, name, "text/plain", once(b"second"), mode)
+    second, _ = await store.add_file(folder.id, name, "text/plain", once(b"second"), mode)
     processor = Processor(store, workers=1, lease_seconds=30)
     for meta in (first, second):
         await processor.run(meta.id)
@@ -191,7 +191,7 @@ async def test_every_cut_of_the_last_round_is_completed_or_removed(backend: Base
     for landed, meta in cut:
         if not landed >= KEPT:
             assert await keys_of(backend, folder, meta.id) == [], f"cut after {sorted(landed)}: left behind"
-            again, skipped = await store.add_file(folder, meta.file_name, "text/plain", once(b"again"), "suffix")
+            again, skipped = await store.add_file(folder.id, meta.file_name, "text/plain", once(b"again"), "suffix")
             assert (again.file_name, skipped) == (meta.file_name, False), sorted(landed)
 
 
@@ -204,8 +204,8 @@ async def test_a_claim_ahead_of_its_record_holds_the_name_while_the_upload_lives
     job = Job(folder_id=folder.id, file_name="a.txt", created_at=now(), owner="alive", lease_until=time.time() + 60)
     await store.jobs.put(uploading, job)
     assert await store._names(folder.id).claim("a.txt", uploading) is None
-    racer, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"racer"), "suffix")
+    racer, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"racer"), "suffix")
     assert racer.file_name == "a_(1).txt"
     await store.jobs.put(uploading, job.model_copy(update={"lease_until": 0}))  # its process died
-    later, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"later"), "suffix")
+    later, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"later"), "suffix")
     assert later.file_name == "a.txt"

@@ -34,7 +34,7 @@ async def test_chunks_reach_the_embedder_in_batches(backend: BaseBackend) -> Non
         CreateFolder(name="f", embedding_config=EmbeddingConfig(**config), embedding_chunk_size=20)
     )
     text = " ".join(f"w{i}" for i in range(200))
-    meta, _ = await store.add_file(folder, "a.txt", "text/plain", once(text.encode()), "error")
+    meta, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(text.encode()), "error")
     embedder = RecordingEmbedder()
     processor = Processor(store, workers=1, lease_seconds=30, embedder=embedder)
     await processor.run(meta.id)
