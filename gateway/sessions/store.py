@@ -48,6 +48,9 @@ class SessionStore:
         self.storage = storage
 
     async def create(self, request: CreateSession) -> Session:
+        """One write, the record (put-if-absent, so a repeated id can never
+        overwrite a session): nothing to order, and a crash leaves either
+        the whole session or nothing."""
         session = Session(
             id=str(uuid.uuid4()),
             title=request.title,
