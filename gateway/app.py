@@ -8,7 +8,7 @@ from backends import backend_from_url
 
 from . import folders, sessions
 from .folders.errors import render_error as folder_errors
-from .health import health, readiness
+from .http.auth import path_guard
 from .http.compression import compression_middleware
 from .http.cors import CorsPolicy
 from .http.errors import unrouted_middleware
@@ -17,10 +17,10 @@ from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
 from .metrics import PATH as METRICS_PATH
-from .openapi import openapi
+from .routes import root_table
 from .sessions.errors import render_error as session_errors
 from .settings import Settings
-from .state import LIFECYCLE, SETTINGS, STORAGE
+from .state import LIFECYCLE, SETTINGS, STORAGE, Shared
 
 #: Largest JSON body (session create and the like); uploads stream instead.
 MAX_JSON_BODY = 1024 * 1024
@@ -38,7 +38,7 @@ def create_app(settings: Settings) -> web.Application:
             forwarded_middleware(settings.trusted_proxies),
             unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
-            metrics.key_guard(settings.api_keys),
+            path_guard(settings.api_keys, {METRICS_PATH}),
             compression_middleware,
         ],
     )
@@ -53,13 +53,10 @@ def create_app(settings: Settings) -> web.Application:
     # runs a parent's cleanup context before its sub-apps' cleanups, and
     # thumbnails and folder processing still use the storage as they stop.
     app.on_startup.append(_start_storage)
-    app.router.add_get("/health", health)
-    app.router.add_get("/healthz", health)
-    app.router.add_get("/readyz", readiness)
-    app.router.add_get(METRICS_PATH, metrics.view)
-    app.router.add_get("/openapi.json", openapi)
-    app.add_subapp("/api", sessions.create_app(settings, app[STORAGE], metrics))
-    app.add_subapp("/v1", folders.create_app(settings, app[STORAGE], metrics))
+    root_table(metrics).install(app)
+    shared = Shared(settings, app[STORAGE], metrics, cors)
+    app.add_subapp("/api", sessions.create_app(shared))
+    app.add_subapp("/v1", folders.create_app(shared))
     app.on_cleanup.append(_close_storage)
     return app
 

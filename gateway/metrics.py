@@ -8,13 +8,11 @@ path, so the number of series stays bounded.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from .http.auth import UNAUTHORIZED_HEADERS, has_key
 from .http.downloads import body_bytes, status_for_logs
 
 
@@ -95,18 +93,6 @@ class Metrics:
                     self.bytes_out.labels(*labels).inc(body_bytes(request.method, response))
 
         return measure
-
-    def key_guard(self, keys: Sequence[str]) -> Middleware:
-        """The key on ``/metrics`` before anything else, so that another
-        method is 401 too, not a 405 that answers before the key is asked."""
-
-        @web.middleware
-        async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
-            if keys and request.path == PATH and not has_key(request, keys):
-                return web.Response(status=401, text="Missing or invalid API key\n", headers=UNAUTHORIZED_HEADERS)
-            return await handler(request)
-
-        return guard
 
     async def view(self, request: web.Request) -> web.Response:
         return web.Response(body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST})

@@ -18,7 +18,7 @@ from typing import Any
 
 from backends import StorageConfigError, backend_from_url
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+from .http.forwarded import Network
 
 
 class SettingsError(ValueError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import pytest
 
 from backends import BaseBackend, backend_from_url
 
-from .seaweedfs import BUCKET, SeaweedFS
+from .seaweedfs import SeaweedFS, s3_url
 
 BACKEND_KINDS = ["memory", "local", "s3"]
 
@@ -36,11 +35,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
         else:
             os.environ[name] = value
     server.stop()
-
-
-def s3_url() -> str:
-    """A fresh prefix in the test bucket: tests never see each other's keys."""
-    return f"s3://{BUCKET}/{uuid.uuid4().hex}?addressing_style=path"
 
 
 @pytest.fixture(params=BACKEND_KINDS)

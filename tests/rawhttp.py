@@ -1,8 +1,10 @@
 """HTTP/1.1 over a bare socket, for tests that need what clients hide: a
-request sent a byte at a time, a body that stops, ``100 Continue``."""
+request sent a byte at a time, a body that stops, ``100 Continue``, no
+``Host``, a method no client sends."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import time
@@ -30,13 +32,36 @@ def read_response(sock: socket.socket) -> Response:
         if not (chunk := sock.recv(65536)):
             raise ConnectionError(f"closed after {data!r}")
         data += chunk
+    response = _parse(data)
+    while len(response.body) < int(response.headers.get("content-length", 0)):
+        if not (chunk := sock.recv(65536)):
+            raise ConnectionError("closed in the body")
+        response.body += chunk
+    return response
+
+
+async def exchange(port: int | None, request: bytes, timeout: float = 10) -> Response:
+    """Send ``request`` and read its response until the server closes, from
+    a test on the server's own event loop (``aiohttp_client``, whose port is
+    None until it starts). The request must end the connection: HTTP/1.0 or
+    ``Connection: close``."""
+    assert port is not None, "the server has not started"
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(request)
+        data = await asyncio.wait_for(reader.read(), timeout)
+    finally:
+        writer.close()
+    return _parse(data)
+
+
+def _parse(data: bytes) -> Response:
+    """The status, headers and what of the body came with them."""
+    if b"\r\n\r\n" not in data:
+        raise ConnectionError(f"closed after {data!r}")
     head, _, body = data.partition(b"\r\n\r\n")
     status_line, *lines = head.decode("latin-1").split("\r\n")
     headers = {name.lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
-    while len(body) < int(headers.get("content-length", 0)):
-        if not (chunk := sock.recv(65536)):
-            raise ConnectionError("closed in the body")
-        body += chunk
     return Response(int(status_line.split()[1]), headers, body)
 
 

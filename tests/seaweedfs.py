@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sysconfig
 import time
+import uuid
 from pathlib import Path
 
 import botocore.config
@@ -22,6 +23,11 @@ PORT_FLAGS = (
     "master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port", "filer.port.grpc",
     "s3.port", "s3.port.grpc", "s3.port.iceberg", "s3.port.lance", "admin.port", "admin.port.grpc", "webdav.port",
 )  # fmt: skip
+
+
+def s3_url() -> str:
+    """A fresh prefix in the test bucket: tests never see each other's keys."""
+    return f"s3://{BUCKET}/{uuid.uuid4().hex}?addressing_style=path"
 
 
 class SeaweedFS:

@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -35,8 +36,9 @@ from letta_client import Letta
 from mix_python_sdk import Mix
 from PIL import Image
 
-from .folders.conftest import pdf_of, processed
+from .folders.documents import pdf_of
 from .kustomize import gateway_container, render
+from .letta_client import processed
 from .mix_client import NO_RETRIES, upload
 from .seaweedfs import SeaweedFS
 from .server import free_port
@@ -54,7 +56,7 @@ BUILD_CA = "/run/build-ca/ca-certificates.crt"
 #: which a host without CAP_SYS_RESOURCE (this one) refuses; a pod gets its
 #: node's limits, so any workable values do.
 ULIMITS = ("--ulimit=nofile=4096:4096", "--ulimit=nproc=4096:4096")
-#: The image's size limit (measured: 292 MB, mostly PyAV's FFmpeg and the base).
+#: The image's size limit (measured: 296 MB, mostly PyAV's FFmpeg and the base).
 MAX_IMAGE_BYTES = 300 * 10**6
 
 
@@ -310,6 +312,11 @@ def test_health_readiness_and_the_healthcheck(deployed: Container) -> None:
     assert (ready.status_code, ready.json()) == (200, {"status": "ready"})
     # The Secret's key is in force: the APIs need it.
     assert httpx.get(f"{deployed.url}/api/sessions").status_code == 401
+    # /docs and every file it loads, from what the build kept of Swagger UI.
+    page = httpx.get(f"{deployed.url}/docs")
+    assert page.status_code == 200
+    for asset in re.findall(r'(?:src|href)="(docs/[^"]+)"', page.text):
+        assert httpx.get(f"{deployed.url}/{asset}").status_code == 200, asset
     podman("healthcheck", "run", deployed.name)  # the image's HEALTHCHECK, exit 0 when healthy
 
 

@@ -12,9 +12,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .conftest import s3_url
 from .process import GatewayProcess
-from .seaweedfs import BUCKET, SeaweedFS
+from .seaweedfs import BUCKET, SeaweedFS, s3_url
 
 UPLOADS = 3
 

@@ -11,9 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from .conftest import s3_url
 from .process import GatewayProcess
-from .seaweedfs import SeaweedFS
+from .seaweedfs import SeaweedFS, s3_url
 
 
 @pytest.fixture

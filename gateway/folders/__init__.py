@@ -2,28 +2,17 @@
 
 from aiohttp import web
 
-from backends import BaseBackend
-
-from ..http.cors import CorsPolicy
-from ..http.family import family_app
-from ..metrics import Metrics
-from ..settings import Settings
+from ..state import Shared
 from .errors import DOMAIN_ERRORS, render_error
 from .processing import PROCESSOR, Limits, Processor
-from .routes import setup_routes
+from .routes import TABLE
 from .store import FOLDERS, FolderStore
 
 
-def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
+def create_app(shared: Shared) -> web.Application:
     """The ``/v1`` sub-application, with this family's errors and auth."""
-    app = family_app(
-        render_error,
-        DOMAIN_ERRORS,
-        api_keys=settings.api_keys,
-        cors=CorsPolicy(settings.cors_origins),
-        on_unavailable=metrics.storage_errors.inc,
-        on_full=metrics.storage_full.inc,
-    )
+    settings, storage, metrics = shared.settings, shared.storage, shared.metrics
+    app = shared.family_app(render_error, DOMAIN_ERRORS)
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
     app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0, upload_lease=lease)
     limits = Limits(
@@ -41,7 +30,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     )
     metrics.processing_queued.set_function(lambda: len(processor.queued))
     app.cleanup_ctx.append(_processing)
-    setup_routes(app)
+    TABLE.install(app)
     return app
 
 

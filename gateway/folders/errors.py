@@ -10,7 +10,15 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from ..http.errors import DomainErrors
+from ..http.wire import Wire
 from .exceptions import BadCursor, DuplicateName, FileNotFound, FolderNotFound, InvalidId, NameTaken, TooManyCopies
+
+
+class FolderError(Wire):
+    """The body of every error answer of the folder API."""
+
+    detail: str
+
 
 #: Upstream's statuses: an unknown id is a 422 of its validation, a file
 #: uploaded twice in ``error`` mode a 400.
@@ -30,4 +38,4 @@ def render_error(status: int, message: str, kind: str, headers: Mapping[str, str
         message = "Unauthorized"
     if status == 409:
         headers = {**headers, "x-should-retry": "false"}
-    return web.json_response({"detail": message}, status=status, headers=headers)
+    return web.json_response(FolderError(detail=message).wire(), status=status, headers=headers)

@@ -6,33 +6,33 @@ nothing of HTTP. Callers that mean "gone" catch the precise one.
 """
 
 
-class FolderError(Exception):
+class FolderRefusal(Exception):
     """Something the folder API refuses; ``str()`` is the message."""
 
 
-class FolderNotFound(FolderError):
+class FolderNotFound(FolderRefusal):
     pass
 
 
-class FileNotFound(FolderError):
+class FileNotFound(FolderRefusal):
     pass
 
 
-class NameTaken(FolderError):
+class NameTaken(FolderRefusal):
     """Another folder holds the name."""
 
 
-class DuplicateName(FolderError):
+class DuplicateName(FolderRefusal):
     """A file of that name exists and the upload's mode is ``error``."""
 
 
-class TooManyCopies(FolderError):
+class TooManyCopies(FolderRefusal):
     """No ``name_(N).ext`` was free for an upload in ``suffix`` mode."""
 
 
-class InvalidId(FolderError):
+class InvalidId(FolderRefusal):
     """Not an id of the kind the route or cursor names."""
 
 
-class BadCursor(FolderError):
+class BadCursor(FolderRefusal):
     """A cursor that is no item of the listing."""

@@ -6,8 +6,9 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
+from ..http.wire import Wire
 from .exceptions import InvalidId
 
 EndpointType = Literal[
@@ -51,11 +52,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4()}"
 
 
-class Wire(BaseModel):
-    def wire(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
-
-
 class EmbeddingConfig(Wire):
     """Stored as given; fields this gateway does not know are kept too."""
 
@@ -86,7 +82,7 @@ class EmbeddingConfig(Wire):
         )
 
 
-class FolderFields(BaseModel):
+class FolderFields(Wire):
     model_config = ConfigDict(extra="forbid")
 
     description: str | None = Field(None, max_length=100_000)

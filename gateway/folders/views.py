@@ -4,45 +4,22 @@ client's auto-pagination expects; query values it cannot have meant are a
 
 from __future__ import annotations
 
-from typing import cast, get_args
-
 from aiohttp import web
 
 from ..http.bodies import read_json
 from ..http.errors import ApiError, bad_request
 from ..http.filenames import check_path_name
+from ..http.query import Query, parse_query
 from ..http.uploads import receiving
 from .filetypes import file_type
-from .index import Order
 from .models import CreateFolder, UpdateFolder, parse_id
 from .processing import PROCESSOR
-from .store import FOLDERS, Duplicates
-
-#: Largest page; a bigger ``limit`` gets this many and pagination goes on.
-MAX_PAGE = 1000
+from .queries import FilePage, FileQuery, FolderPage, MetadataQuery, PassagePage, SourcePage, UploadQuery
+from .store import FOLDERS
 
 
-def _choice(request: web.Request, name: str, choices: tuple[str, ...], default: str) -> str:
-    value = request.query.get(name, default)
-    if value not in choices:
-        raise ApiError(422, f"Query parameter {name} must be one of: {', '.join(choices)}")
-    return value
-
-
-def _flag(request: web.Request, name: str) -> bool:
-    return _choice(request, name, ("true", "false", "1", "0"), "false") in ("true", "1")
-
-
-def _page(request: web.Request, prefix: str, default_limit: int, default_order: Order) -> dict:
-    raw = request.query.get("limit", str(default_limit))
-    # isdigit() alone would let "²" through to int(); more digits than a
-    # page could ever need are refused too.
-    if not (raw.isascii() and raw.isdigit() and 0 < len(raw) <= 9) or int(raw) < 1:
-        raise ApiError(422, "Query parameter limit must be a positive integer")
-    _choice(request, "order_by", ("created_at",), "created_at")
-    cursors = {c: parse_id(request.query[c], prefix) if c in request.query else None for c in ("after", "before")}
-    order = _choice(request, "order", ("asc", "desc"), default_order)
-    return {"order": order, "limit": min(int(raw), MAX_PAGE), **cursors}
+def _query(request: web.Request, model: type[Query]) -> Query:
+    return parse_query(request, model, lambda message: ApiError(422, message))
 
 
 def _folder_id(request: web.Request) -> str:
@@ -56,15 +33,14 @@ async def create_folder(request: web.Request) -> web.Response:
     return web.json_response(folder.wire())
 
 
-async def list_folders(request: web.Request, default_limit: int = 50) -> web.Response:
-    page = _page(request, "source", default_limit, "asc")
-    folders = await request.config_dict[FOLDERS].list_folders(**page, name=request.query.get("name"))
+async def list_folders(request: web.Request, model: type[FolderPage] = FolderPage) -> web.Response:
+    query = _query(request, model)
+    folders = await request.config_dict[FOLDERS].list_folders(**query.page(), name=query.name)
     return web.json_response([folder.wire() for folder in folders])
 
 
 async def list_sources(request: web.Request) -> web.Response:
-    """The 0.x client lists sources without paging: the largest page by default."""
-    return await list_folders(request, MAX_PAGE)
+    return await list_folders(request, SourcePage)
 
 
 async def count_folders(request: web.Request) -> web.Response:
@@ -77,7 +53,7 @@ async def folder_id_by_name(request: web.Request) -> web.Response:
 
 
 async def folders_metadata(request: web.Request) -> web.Response:
-    detailed = _flag(request, "include_detailed_per_source_metadata")
+    detailed = _query(request, MetadataQuery).include_detailed_per_source_metadata
     return web.json_response((await request.config_dict[FOLDERS].stats(detailed)).wire())
 
 
@@ -85,7 +61,7 @@ async def list_passages(request: web.Request) -> web.Response:
     """A folder's embedded chunks: none, as nothing is embedded without an
     embedder; the folder and the query are still checked."""
     await request.config_dict[FOLDERS].get_folder(_folder_id(request))
-    _page(request, "passage", 100, "asc")
+    _query(request, PassagePage)
     return web.json_response([])
 
 
@@ -113,19 +89,19 @@ async def list_agents(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     store, folder_id = request.config_dict[FOLDERS], _folder_id(request)
-
-    def name_of(sent: str) -> str:
-        # Path-like (``a/b/notes.md``): a logical name, never a storage path.
-        name = check_path_name(request.query.get("name") or sent)
-        if name.rpartition("/")[2].startswith("."):
-            raise bad_request(f"File name '{name}' must not start with '.'")
-        return name
-
     try:
-        mode = cast(Duplicates, _choice(request, "duplicate_handling", get_args(Duplicates), "suffix"))
+        query = _query(request, UploadQuery)
+
+        def name_of(sent: str) -> str:
+            # Path-like (``a/b/notes.md``): a logical name, never a storage path.
+            name = check_path_name(query.name or sent)
+            if name.rpartition("/")[2].startswith("."):
+                raise bad_request(f"File name '{name}' must not start with '.'")
+            return name
+
         async with receiving(request, name_of) as upload:
             mime = file_type(upload.name, upload.content_type)
-            meta, skipped = await store.add_file(folder_id, upload.name, mime, upload.chunks, mode)
+            meta, skipped = await store.add_file(folder_id, upload.name, mime, upload.chunks, query.duplicate_handling)
     except ApiError:
         # The store reads the folder with the upload's first writes; a
         # request refused before (or while) it does still gets a missing
@@ -141,17 +117,14 @@ async def upload_file(request: web.Request) -> web.Response:
 async def list_files(request: web.Request) -> web.Response:
     store = request.config_dict[FOLDERS]
     folder = await store.get_folder(_folder_id(request))
-    page = _page(request, "file", 1000, "desc")
-    # The 0.x client's sources listing asks for a status refresh from a
-    # vector database; statuses here are always current.
-    _flag(request, "check_status_updates")
-    files = await store.list_files(folder.id, **page, include_content=_flag(request, "include_content"))
+    query = _query(request, FilePage)
+    files = await store.list_files(folder.id, **query.page(), include_content=query.include_content)
     return web.json_response([meta.wire() for meta in files])
 
 
 async def get_file(request: web.Request) -> web.Response:
     folder_id, file_id = _folder_id(request), parse_id(request.match_info["file_id"], "file")
-    include_content = _flag(request, "include_content")
+    include_content = _query(request, FileQuery).include_content
     meta = await request.config_dict[FOLDERS].get_file(folder_id, file_id, include_content)
     return web.json_response(meta.wire())
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -24,6 +25,7 @@ Renderer = Callable[[int, str, str, Mapping[str, str]], web.Response]
 #: and the (status, kind) each is answered with; a subclass not listed gets
 #: its nearest listed base's.
 DomainErrors = Mapping[type[Exception], tuple[int, str]]
+NO_DOMAIN_ERRORS: DomainErrors = MappingProxyType({})
 
 
 class ApiError(Exception):
@@ -55,7 +57,7 @@ def not_found(message: str) -> ApiError:
 
 def error_middleware(
     render: Renderer,
-    domain_errors: DomainErrors,
+    domain_errors: DomainErrors = NO_DOMAIN_ERRORS,
     on_unavailable: Callable[[], object] = lambda: None,
     on_full: Callable[[], object] = lambda: None,
 ) -> Middleware:

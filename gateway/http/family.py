@@ -10,13 +10,13 @@ from aiohttp.typedefs import Middleware
 from .auth import auth_middleware
 from .bodies import identity_bodies
 from .cors import CorsPolicy
-from .errors import DomainErrors, Renderer, error_middleware
+from .errors import NO_DOMAIN_ERRORS, DomainErrors, Renderer, error_middleware
 
 
 def family_app(
     render: Renderer,
-    domain_errors: DomainErrors,
     *,
+    domain_errors: DomainErrors = NO_DOMAIN_ERRORS,
     api_keys: Sequence[str],
     cors: CorsPolicy,
     on_unavailable: Callable[[], object],

@@ -2,32 +2,20 @@
 
 from aiohttp import web
 
-from backends import BaseBackend
-
-from ..http.cors import CorsPolicy
-from ..http.family import family_app
 from ..http.signing import LINKS, LinkSigner, link_check
-from ..metrics import Metrics
-from ..settings import Settings
+from ..state import Shared
 from ..thumbnails import THUMBNAILS, Thumbnailer
 from .errors import DOMAIN_ERRORS, render_error
-from .routes import setup_routes
+from .routes import TABLE
 from .store import SESSIONS, SessionStore
 from .views import linked_file
 
 
-def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> web.Application:
+def create_app(shared: Shared) -> web.Application:
     """The ``/api`` sub-application, with this family's errors and auth."""
+    settings, storage, metrics = shared.settings, shared.storage, shared.metrics
     links = LinkSigner.from_keys(settings.url_signing_key, settings.api_keys, settings.url_ttl)
-    app = family_app(
-        render_error,
-        DOMAIN_ERRORS,
-        api_keys=settings.api_keys,
-        cors=CorsPolicy(settings.cors_origins),
-        on_unavailable=metrics.storage_errors.inc,
-        on_full=metrics.storage_full.inc,
-        opened_by_link=link_check(links, linked_file),
-    )
+    app = shared.family_app(render_error, DOMAIN_ERRORS, opened_by_link=link_check(links, linked_file))
     app[LINKS] = links
     app[SESSIONS] = SessionStore(storage)
     app[THUMBNAILS] = Thumbnailer(
@@ -38,7 +26,7 @@ def create_app(settings: Settings, storage: BaseBackend, metrics: Metrics) -> we
     )
     metrics.thumbnails_queued.set_function(lambda: app[THUMBNAILS].in_progress)
     app.on_cleanup.append(_close_thumbnailer)
-    setup_routes(app)
+    TABLE.install(app)
     return app
 
 

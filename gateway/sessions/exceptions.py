@@ -2,13 +2,13 @@
 middleware gives each its HTTP status and error type (``errors.py``)."""
 
 
-class SessionError(Exception):
+class SessionRefusal(Exception):
     """Something the session API refuses; ``str()`` is the message."""
 
 
-class SessionNotFound(SessionError):
+class SessionNotFound(SessionRefusal):
     pass
 
 
-class InvalidSessionId(SessionError):
+class InvalidSessionId(SessionRefusal):
     """A session id that is not a UUID."""

@@ -5,18 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
+
+from ..http import wire
 
 BrowserMode = Literal["electron-embedded-browser", "local-browser-service", "remote-cdp-websocket"]
 
 
-class Wire(BaseModel):
-    """camelCase on the wire, snake_case in Python."""
+class Wire(wire.Wire):
+    """camelCase on the wire, snake_case in Python; unset fields left out."""
 
     model_config = ConfigDict(populate_by_name=True, extra="forbid")
-
-    def wire(self) -> dict:
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+    omit_none = True
 
 
 class Callback(Wire):

@@ -4,9 +4,9 @@ creations and uploads, 204 for deletions, 200 otherwise."""
 from __future__ import annotations
 
 from pathlib import PurePosixPath
-from urllib.parse import quote
 
 from aiohttp import hdrs, web
+from yarl import URL
 
 from backends import Entry, NotFound
 
@@ -14,15 +14,22 @@ from ..http.bodies import read_json
 from ..http.downloads import cache_control, send_object, version_tag
 from ..http.errors import ApiError, invalid, not_found
 from ..http.filenames import check_name
+from ..http.query import Query, parse_query
 from ..http.signing import LINKS
 from ..http.uploads import receiving
 from ..state import SETTINGS
-from ..thumbnails import THUMBNAILS, Busy, MediaError, SpecError, negotiate, parse_thumb, parse_time
+from ..thumbnails import THUMBNAILS, Busy, MediaError, ThumbSpec, negotiate
 from .models import CreateSession, FileInfo
+from .queries import FileQuery, SessionsQuery
 from .store import SESSIONS, content_type_of, parse_session_id
 
 #: The route of one file, which its signed links open.
 FILE_ROUTE = "session-file"
+SESSION_ROUTE = "session"
+
+
+def _query(request: web.Request, model: type[Query]) -> Query:
+    return parse_query(request, model, invalid)
 
 
 def file_target(session_id: str, name: str) -> str:
@@ -49,30 +56,34 @@ def file_not_found(session_id: str, name: str) -> Exception:
     return not_found(f"File '{name}' not found in session '{session_id}'")
 
 
+def located(request: web.Request, route: str, **parts: str) -> URL:
+    """The absolute URL of a named route, as the client sees this gateway."""
+    path = request.app.router[route].url_for(**parts)
+    return request.url.with_path(path.raw_path, encoded=True)
+
+
 def file_info(request: web.Request, session_id: str, name: str, entry: Entry) -> dict:
     """The file as listed; its ``url`` names this version (``v``, so that
     browsers may cache what it opens) and, with API keys, is a signed link."""
-    path = f"/api/sessions/{session_id}/files/{quote(name, safe='')}"
     query = {"v": version_tag(entry.etag), **request.config_dict[LINKS].sign(file_target(session_id, name))}
-    url = request.url.with_path(path, encoded=True).with_query(query)
+    url = located(request, FILE_ROUTE, id=session_id, filename=name).with_query(query)
     return FileInfo(name=name, size=entry.size, modified=int(entry.modified), url=str(url)).wire()
 
 
-def caching(request: web.Request, etag: str) -> str:
-    """``Cache-Control`` of what a request for the file at ``etag`` gets."""
-    return cache_control(request.query.get("v"), etag, private=bool(request.config_dict[SETTINGS].api_keys))
+def caching(request: web.Request, version: str | None, etag: str) -> str:
+    """``Cache-Control`` of what a request naming ``version`` (``v``) for the
+    file at ``etag`` gets."""
+    return cache_control(version, etag, private=bool(request.config_dict[SETTINGS].api_keys))
 
 
 async def create_session(request: web.Request) -> web.Response:
     session = await request.config_dict[SESSIONS].create(await read_json(request, CreateSession))
-    return web.json_response(session.wire(), status=201)
+    location = located(request, SESSION_ROUTE, id=session.id)
+    return web.json_response(session.wire(), status=201, headers={hdrs.LOCATION: str(location)})
 
 
 async def list_sessions(request: web.Request) -> web.Response:
-    # Subagent sessions are made by the agent runtime, never through this
-    # gateway, so the answer is the same either way; the flag is still checked.
-    if request.query.get("includeSubagents", "false").lower() not in ("true", "false"):
-        raise invalid("includeSubagents must be true or false")
+    _query(request, SessionsQuery)
     return web.json_response([session.wire() for session in await request.config_dict[SESSIONS].all()])
 
 
@@ -96,33 +107,34 @@ async def upload_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
     async with receiving(request, check_name) as upload:
         info = await request.config_dict[SESSIONS].put_file(session_id, upload.name, upload.chunks)
-    return web.json_response(file_info(request, session_id, upload.name, info), status=201)
+    location = located(request, FILE_ROUTE, id=session_id, filename=upload.name)
+    return web.json_response(
+        file_info(request, session_id, upload.name, info), status=201, headers={hdrs.LOCATION: str(location)}
+    )
 
 
 async def get_file(request: web.Request) -> web.StreamResponse:
     session_id = await existing_session(request)
     name = check_name(request.match_info["filename"])
+    query = _query(request, FileQuery)
     sessions = request.config_dict[SESSIONS]
-    if "thumb" in request.query:
-        return await thumbnail(request, session_id, name)
+    if query.thumb is not None:
+        return await thumbnail(request, session_id, name, query.thumb, query)
     try:
         return await send_object(
             request,
             lambda: sessions.open_file(session_id, name),
             filename=name,
             content_type=content_type_of(name),
-            caching=lambda info: caching(request, info.etag),
+            caching=lambda info: caching(request, query.v, info.etag),
         )
     except NotFound:
         raise file_not_found(session_id, name) from None
 
 
-async def thumbnail(request: web.Request, session_id: str, name: str) -> web.StreamResponse:
-    try:
-        spec = parse_thumb(request.query["thumb"])
-        at = parse_time(request.query.get("time"))
-    except SpecError as exc:
-        raise invalid(str(exc)) from None
+async def thumbnail(
+    request: web.Request, session_id: str, name: str, spec: ThumbSpec, query: FileQuery
+) -> web.StreamResponse:
     thumbnails, sessions = request.config_dict[THUMBNAILS], request.config_dict[SESSIONS]
     kind = thumbnails.kind(name)
     if kind is None:
@@ -134,11 +146,11 @@ async def thumbnail(request: web.Request, session_id: str, name: str) -> web.Str
         prefix = sessions.thumbnail_prefix(session_id, name)
         return await send_object(
             request,
-            lambda: thumbnails.open(source, prefix, spec, at if kind == "video" else None, output),
+            lambda: thumbnails.open(source, prefix, spec, query.time if kind == "video" else None, output),
             filename=filename,
             content_type=output.media_type,
             # Made of the source version the link names, if it does.
-            caching=lambda _: caching(request, source.etag),
+            caching=lambda _: caching(request, query.v, source.etag),
             headers={hdrs.VARY: hdrs.ACCEPT},
             # A cached thumbnail never changes; a source replaced while one is
             # made is answered at once, not made again.

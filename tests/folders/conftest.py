@@ -1,49 +1,12 @@
-"""The official letta-client against a real gateway, and test files."""
+"""The official letta-client against the parametrized gateway."""
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from fpdf import FPDF
-from letta_client import AsyncLetta, Letta
-from letta_client.types.folders import FileListResponse
+from letta_client import Letta
 
-from ..process import GatewayProcess
+from ..letta_client import letta
 from ..server import ThreadedGateway
-
-Server = ThreadedGateway | GatewayProcess
-
-#: A 5xx or 409 would be retried with back-off; the tests want the answer.
-RETRIES = 0
-
-
-def letta(server: Server, api_key: str = "unused-key-0123456789") -> Letta:
-    return Letta(base_url=server.url, api_key=api_key, max_retries=RETRIES)
-
-
-def async_letta(server: Server) -> AsyncLetta:
-    return AsyncLetta(base_url=server.url, api_key="unused-key-0123456789", max_retries=RETRIES)
-
-
-def processed(client: Letta, folder_id: str, file_id: str, timeout: float = 30) -> FileListResponse:
-    """The file once it reached a terminal status."""
-    deadline = time.monotonic() + timeout
-    while True:
-        meta = client.folders.files.retrieve(file_id, folder_id=folder_id, include_content=True)
-        if meta.processing_status in ("completed", "error"):
-            return meta
-        assert time.monotonic() < deadline, f"still {meta.processing_status} after {timeout} s"
-        time.sleep(0.02)
-
-
-def pdf_of(pages: list[str]) -> bytes:
-    pdf = FPDF()
-    pdf.set_font("helvetica", size=12)
-    for text in pages:
-        pdf.add_page()
-        pdf.multi_cell(0, 8, text)
-    return bytes(pdf.output())
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 
 from backends import backend_from_url
 
+from ..letta_client import letta, processed
 from ..process import GatewayProcess
-from .conftest import letta, processed
 
 #: Limits small enough for a test, far below the bombs' needs.
 LIMITS = {"GATEWAY_PROCESSING_TIMEOUT": "3", "GATEWAY_PROCESSING_MAX_TEXT_BYTES": "4000000"}

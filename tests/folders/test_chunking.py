@@ -10,7 +10,7 @@ from letta_client import Letta
 
 from gateway.folders.chunking import Chunker
 
-from .conftest import processed
+from ..letta_client import processed
 
 SENTENCES = " ".join(f"Sentence number {i} says something." for i in range(60))
 MARKDOWN = f"""Intro before any heading.

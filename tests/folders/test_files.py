@@ -14,8 +14,8 @@ from letta_client import Letta
 
 from backends import backend_from_url
 
+from ..letta_client import async_letta, letta
 from ..server import ThreadedGateway
-from .conftest import async_letta, letta
 
 MISSING_FILE = "file-00000000-0000-4000-8000-000000000000"
 

@@ -9,8 +9,8 @@ import letta_client
 import pytest
 from letta_client import Letta
 
+from ..letta_client import async_letta, letta
 from ..server import ThreadedGateway
-from .conftest import async_letta, letta
 
 
 def test_create_get_update_delete(client: Letta) -> None:

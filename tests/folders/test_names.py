@@ -57,6 +57,9 @@ def test_duplicates_work_on_the_whole_name(client: Letta, folder_id: str) -> Non
     )
 
 
+# Refused before anything is stored, alike on every backend: the rules are
+# tests/http/test_filenames.py's; here what the client sees, in memory only.
+@pytest.mark.parametrize("backend_kind", ["memory"])
 @pytest.mark.parametrize(
     "name",
     [

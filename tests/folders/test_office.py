@@ -21,7 +21,7 @@ from pptx.util import Inches
 
 from gateway.folders.extract import ChildLimits, ExtractionError, document_text
 
-from .conftest import processed
+from ..letta_client import processed
 
 
 def upload(client: Letta, folder_id: str, name: str, data: bytes):

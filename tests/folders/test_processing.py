@@ -11,7 +11,8 @@ from letta_client import Letta
 
 from gateway.folders.chunking import Chunker
 
-from .conftest import letta, pdf_of, processed
+from ..letta_client import letta, processed
+from .documents import pdf_of
 
 LOREM = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau"
 

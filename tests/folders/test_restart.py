@@ -13,8 +13,9 @@ import pytest
 from backends import backend_from_url
 from gateway.folders.chunking import Chunker
 
+from ..letta_client import letta, processed
 from ..process import GatewayProcess
-from .conftest import letta, pdf_of, processed
+from .documents import pdf_of
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ in test_client_0x.py."""
 from __future__ import annotations
 
 import io
+from urllib.parse import quote
 
 import letta_client
 import pytest
@@ -26,13 +27,14 @@ def upload(client: Letta, folder_id: str, name: str, data: bytes):
 @pytest.mark.parametrize("family", ["folders", "sources"])
 def test_count_and_name(client: Letta, family: str) -> None:
     assert get(client, f"/v1/{family}/count", int) == 0
-    # Folders named like the literal segments are still folders.
-    made = {name: client.folders.create(name=name).id for name in ("count", "metadata", "name", "a/b")}
-    assert get(client, f"/v1/{family}/count", int) == 4
+    # Folders named like the literal segments are still folders, and any
+    # name, a line break in it too, is routed to by-name.
+    made = {name: client.folders.create(name=name).id for name in ("count", "metadata", "name", "a/b", "two\nlines")}
+    assert get(client, f"/v1/{family}/count", int) == 5
     for name, folder_id in made.items():
-        assert get(client, f"/v1/{family}/name/{name}") == folder_id
+        assert get(client, f"/v1/{family}/name/{quote(name, safe='/')}") == folder_id
     client.folders.delete(made["count"])
-    assert get(client, f"/v1/{family}/count", int) == 3
+    assert get(client, f"/v1/{family}/count", int) == 4
     with pytest.raises(letta_client.NotFoundError) as caught:
         get(client, f"/v1/{family}/name/count")
     assert caught.value.body == {"detail": "Folder with name=count not found."}

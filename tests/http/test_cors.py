@@ -3,17 +3,14 @@ allowed origin, and no writes from pages of other origins."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from collections.abc import Iterator
-
 import aiohttp
 import pytest
-from aiohttp import web
 
 from gateway.app import create_app
 from gateway.http.cors import CorsPolicy
 from gateway.settings import Settings
+
+from .routes import VALUES, routes
 
 PAGE = "http://app.example:3000"
 KEY = "cors-key-0123456789"
@@ -28,28 +25,6 @@ REQUIRED_EXPOSE = {
     "x-upload-result",
     "retry-after",
 }
-VALUES = {
-    "id": str(uuid.uuid4()),
-    "filename": "a.txt",
-    "folder_id": f"source-{uuid.uuid4()}",
-    "file_id": f"file-{uuid.uuid4()}",
-    "source_id": f"source-{uuid.uuid4()}",
-    "folder_name": "some-folder",
-}
-
-
-def routes(app: web.Application) -> Iterator[tuple[str, str]]:
-    """(path, method) of every route of the app and its sub-apps."""
-    for resource in app.router.resources():
-        sub_app = getattr(resource, "_app", None)
-        if sub_app is not None:
-            yield from routes(sub_app)
-            continue
-        path = re.sub(
-            r"\{(\w+)(:[^}]*)?\}", lambda m: VALUES.get(m[1], "file-" + str(uuid.uuid4())), resource.canonical
-        )
-        for route in resource:
-            yield path, route.method
 
 
 def list_of(header: str) -> set[str]:

@@ -1,75 +1,79 @@
-"""File URLs as the client saw them, through trusted proxies only."""
+"""Scheme, host and client address through trusted proxies only
+(``forwarded.py``): the middleware on a tiny app, then the file URLs the
+gateway's own app (in memory, in the test's loop) hands out."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Sequence
+from ipaddress import ip_network
 
-import httpx
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from gateway.app import create_app
+from gateway.http.forwarded import forwarded_middleware
+from gateway.settings import Settings
 
 from .. import rawhttp
-from ..server import ThreadedGateway
+
+LOOPBACK = ("127.0.0.0/8",)
+PROXIED = [
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com"}, "https://files.example.com"),
+    ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com:8443"}, "https://files.example.com:8443"),
+    ({"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "a.example, b.example"}, "https://b.example"),
+    ({"Forwarded": 'for=203.0.113.7;proto=https;host="files.example.com"'}, "https://files.example.com"),
+    (
+        {"Forwarded": "for=1.2.3.4;proto=http;host=x.example, for=10.0.0.1;proto=https;host=y.example"},
+        "https://y.example",
+    ),
+    ({"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "bad host/x"}, None),
+]
+FORGED = {
+    "X-Forwarded-Proto": "https",
+    "X-Forwarded-Host": "evil.example",
+    "Forwarded": "proto=https;host=evil.example",
+}
+
+#: Requests (their heads) without a Host the URLs handed out can be built from.
+UNREADABLE_HOST = [
+    "GET {path} HTTP/1.0\r\n\r\n",
+    *(f"GET {{path}} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n" for host in ["a:99999", "a:-1", "a:65536"]),
+]
+UNREADABLE_HOST_IDS = ["http10-without-host", "a:99999", "a:-1", "a:65536"]
 
 
-def upload_url(server: ThreadedGateway, headers: dict[str, str]) -> str:
-    session = httpx.post(f"{server.url}/api/sessions", json={"title": "fw"}).json()
-    response = httpx.post(
-        f"{server.url}/api/sessions/{session['id']}/files/upload",
-        files={"file": ("a b.txt", b"x")},
-        headers=headers,
-    )
-    assert response.status_code == 201
-    listed = httpx.get(f"{server.url}/api/sessions/{session['id']}/files", headers=headers).json()
-    assert listed[0]["url"] == response.json()["url"]
-    return response.json()["url"]
+async def as_seen(request: web.Request) -> web.Response:
+    return web.json_response({"origin": str(request.url.origin()), "remote": request.remote})
 
 
-@pytest.fixture
-def trusting(start_gateway: Callable[..., ThreadedGateway]) -> ThreadedGateway:
-    from ipaddress import ip_network
-
-    return start_gateway(trusted_proxies=(ip_network("127.0.0.0/8"),))
-
-
-@pytest.mark.parametrize(
-    ("headers", "origin"),
-    [
-        ({"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com"}, "https://files.example.com"),
-        (
-            {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "files.example.com:8443"},
-            "https://files.example.com:8443",
-        ),
-        ({"X-Forwarded-Proto": "http, https", "X-Forwarded-Host": "a.example, b.example"}, "https://b.example"),
-        ({"Forwarded": 'for=203.0.113.7;proto=https;host="files.example.com"'}, "https://files.example.com"),
-        (
-            {"Forwarded": "for=1.2.3.4;proto=http;host=x.example, for=10.0.0.1;proto=https;host=y.example"},
-            "https://y.example",
-        ),
-        ({"X-Forwarded-Proto": "gopher", "X-Forwarded-Host": "bad host/x"}, None),
-    ],
-)
-def test_trusted_proxy_headers_shape_urls(
-    trusting: ThreadedGateway, headers: dict[str, str], origin: str | None
-) -> None:
-    url = upload_url(trusting, headers)
-    assert url.startswith(f"{origin or trusting.url}/api/sessions/")
-    assert url.split("?")[0].endswith("/files/a%20b.txt")
+async def tiny(aiohttp_client, trusted: Sequence[str]) -> TestClient:  # noqa: ANN001
+    app = web.Application(middlewares=[forwarded_middleware([ip_network(n) for n in trusted])])
+    app.router.add_get("/", as_seen)
+    return await aiohttp_client(app)
 
 
-def test_untrusted_peer_headers_are_ignored(gateway: ThreadedGateway) -> None:
-    forged = {
-        "X-Forwarded-Proto": "https",
-        "X-Forwarded-Host": "evil.example",
-        "Forwarded": "proto=https;host=evil.example",
-    }
-    assert upload_url(gateway, forged).startswith(f"{gateway.url}/api/sessions/")
+def own_origin(client: TestClient) -> str:
+    return f"http://127.0.0.1:{client.port}"
 
 
-def test_trust_is_by_network(start_gateway: Callable[..., ThreadedGateway]) -> None:
-    from ipaddress import ip_network
+async def seen(client: TestClient, headers: dict[str, str]) -> dict[str, str]:
+    response = await client.get("/", headers=headers)
+    assert response.status == 200
+    return await response.json()
 
-    server = start_gateway(trusted_proxies=(ip_network("10.0.0.0/8"),))
-    assert upload_url(server, {"X-Forwarded-Host": "evil.example"}).startswith(server.url)
+
+@pytest.mark.parametrize(("headers", "origin"), PROXIED)
+async def test_trusted_proxy_headers_set_scheme_and_host(aiohttp_client, headers: dict, origin: str | None) -> None:  # noqa: ANN001
+    client = await tiny(aiohttp_client, LOOPBACK)
+    assert (await seen(client, headers))["origin"] == (origin or own_origin(client))
+
+
+@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8",)], ids=["none", "another-network"])
+async def test_headers_of_an_untrusted_peer_are_ignored(aiohttp_client, trusted: Sequence[str]) -> None:  # noqa: ANN001
+    client = await tiny(aiohttp_client, trusted)
+    for headers in [FORGED, {"X-Forwarded-Host": "evil.example"}, {"X-Forwarded-For": "203.0.113.9"}]:
+        assert await seen(client, headers) == {"origin": own_origin(client), "remote": "127.0.0.1"}
 
 
 @pytest.mark.parametrize(
@@ -83,41 +87,56 @@ def test_trust_is_by_network(start_gateway: Callable[..., ThreadedGateway]) -> N
         (["10.0.0.0/8"], {"X-Forwarded-For": "203.0.113.9"}, "127.0.0.1"),
     ],
 )
-async def test_client_address(aiohttp_client, trusted: list[str], headers: dict[str, str], remote: str) -> None:
-    from ipaddress import ip_network
-
-    from aiohttp import web
-
-    from gateway.http.forwarded import forwarded_middleware
-
-    async def echo(request: web.Request) -> web.Response:
-        return web.Response(text=request.remote or "")
-
-    app = web.Application(middlewares=[forwarded_middleware([ip_network(n) for n in trusted])])
-    app.router.add_get("/", echo)
-    client = await aiohttp_client(app)
-    assert await (await client.get("/", headers=headers)).text() == remote
+async def test_client_address(aiohttp_client, trusted: list[str], headers: dict[str, str], remote: str) -> None:  # noqa: ANN001
+    client = await tiny(aiohttp_client, trusted)
+    assert (await seen(client, headers))["remote"] == remote
 
 
-def first_url_listed(gateway: ThreadedGateway, request_head: str) -> None:
-    """Upload a file, then list its session over a bare socket with
-    ``request_head`` (the request line and headers): the listed url must be
-    the one the upload answered, port included."""
-    url = upload_url(gateway, {})
-    session_files = url.split("/files/")[0].removeprefix(gateway.url) + "/files"
-    with rawhttp.connect(gateway.settings.port) as sock:
-        sock.sendall(request_head.format(path=session_files).encode())
-        response = rawhttp.read_response(sock)
+@pytest.mark.parametrize("head", UNREADABLE_HOST, ids=UNREADABLE_HOST_IDS)
+async def test_without_a_readable_host_the_address_it_came_to_port_included(aiohttp_client, head: str) -> None:  # noqa: ANN001
+    client = await tiny(aiohttp_client, ())
+    response = await rawhttp.exchange(client.port, head.format(path="/").encode())
     assert response.status == 200, response  # an unreadable Host was a 500
+    assert response.json() == {"origin": own_origin(client), "remote": "127.0.0.1"}
+
+
+async def upload_url(client: TestClient, headers: dict[str, str]) -> str:
+    """Upload a file; the url it was answered with, checked against its listing."""
+    session = await (await client.post("/api/sessions", json={"title": "fw"})).json()
+    # By hand: aiohttp's form would send the space as %20, a literal part of the name.
+    form = rawhttp.multipart_head("a b.txt") + b"x" + rawhttp.multipart_tail()
+    multipart = {"Content-Type": "multipart/form-data; boundary=b0undary"}
+    uploaded = await client.post(f"/api/sessions/{session['id']}/files/upload", data=form, headers=headers | multipart)
+    assert uploaded.status == 201
+    url = (await uploaded.json())["url"]
+    listed = await (await client.get(f"/api/sessions/{session['id']}/files", headers=headers)).json()
+    assert listed[0]["url"] == url
+    return url
+
+
+@pytest.mark.parametrize(("headers", "origin"), PROXIED)
+async def test_file_urls_are_as_the_client_saw_them(aiohttp_client, headers: dict, origin: str | None) -> None:  # noqa: ANN001
+    trusting = Settings(storage="memory://", trusted_proxies=tuple(ip_network(n) for n in LOOPBACK))
+    client = await aiohttp_client(create_app(trusting))
+    url = await upload_url(client, headers)
+    assert url.startswith(f"{origin or own_origin(client)}/api/sessions/")
+    assert url.split("?")[0].endswith("/files/a%20b.txt")
+
+
+@pytest.mark.parametrize("trusted", [(), ("10.0.0.0/8",)], ids=["none", "another-network"])
+async def test_file_urls_ignore_an_untrusted_peer(aiohttp_client, trusted: Sequence[str]) -> None:  # noqa: ANN001
+    settings = Settings(storage="memory://", trusted_proxies=tuple(ip_network(n) for n in trusted))
+    client = await aiohttp_client(create_app(settings))
+    assert (await upload_url(client, FORGED)).startswith(f"{own_origin(client)}/api/sessions/")
+
+
+@pytest.mark.parametrize("head", UNREADABLE_HOST, ids=UNREADABLE_HOST_IDS)
+async def test_file_urls_listed_without_a_readable_host_have_the_port(aiohttp_client, head: str) -> None:  # noqa: ANN001
+    client = await aiohttp_client(create_app(Settings(storage="memory://")))
+    url = await upload_url(client, {})
+    session_files = url.split("/files/")[0].removeprefix(own_origin(client)) + "/files"
+    response = await rawhttp.exchange(client.port, head.format(path=session_files).encode())
+    assert response.status == 200, response
     listed = response.json()
     assert isinstance(listed, list)
     assert listed[0]["url"] == url
-
-
-def test_http10_without_host_gets_urls_with_the_port(gateway: ThreadedGateway) -> None:
-    first_url_listed(gateway, "GET {path} HTTP/1.0\r\n\r\n")
-
-
-@pytest.mark.parametrize("host", ["a:99999", "a:-1", "a:65536"])
-def test_an_unreadable_host_gets_urls_of_the_address_it_came_to(gateway: ThreadedGateway, host: str) -> None:
-    first_url_listed(gateway, f"GET {{path}} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
