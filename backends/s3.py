@@ -44,8 +44,10 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -113,6 +115,24 @@ def _translate(exc: Exception, key: str) -> Exception:
     if isinstance(exc, _UNREACHABLE):
         return StorageUnavailable(f"S3 is unreachable: {exc}")
     return exc
+
+
+def _put_info(
+    key: str, response: Mapping[str, Any], size: int, content_type: str, metadata: Mapping[str, str]
+) -> ObjectInfo:
+    """What one PutObject stored, from its answer, where a ``stat`` would
+    cost every small write a second round trip. A PUT is answered with no
+    Last-Modified: its Date is the same server clock at the same second.
+    S3 keeps metadata keys in lower case."""
+    date = response["ResponseMetadata"].get("HTTPHeaders", {}).get("date")
+    return ObjectInfo(
+        key=key,
+        size=size,
+        etag=response["ETag"].strip('"'),
+        modified=parsedate_to_datetime(date).timestamp() if date else time.time(),
+        content_type=content_type,
+        metadata={name.lower(): value for name, value in metadata.items()},
+    )
 
 
 @contextlib.contextmanager
@@ -286,7 +306,8 @@ class S3Backend(BaseBackend):
                 await self._put_multipart(key, target, condition, described, first, iterator)
             else:
                 with _translated(key):
-                    await self.client.put_object(**target, **condition, **described, Body=first)
+                    response = await self.client.put_object(**target, **condition, **described, Body=first)
+                return _put_info(key, response, len(first), content_type, metadata)
         except ObjectChanged:
             raise AlreadyExists(key) from None
         return await self.stat(key)

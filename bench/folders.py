@@ -81,7 +81,7 @@ async def seed_folder(store: FolderStore, name: str, count: int) -> tuple[str, s
 
     async def worker() -> None:
         for n in numbers:
-            meta, _ = await store.add_file(folder, f"{n}.txt", "text/plain", one_line(n), "suffix")
+            meta, _ = await store.add_file(folder.id, f"{n}.txt", "text/plain", one_line(n), "suffix")
             files.append((meta.created_at, meta.id))
 
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from aiohttp import web
 from backends import BaseBackend
 
 from .http.cors import CorsPolicy
-from .http.errors import Renderer
+from .http.errors import DomainErrors, Renderer
 from .http.family import family_app
 from .lifecycle import Lifecycle
 from .metrics import Metrics
@@ -30,10 +30,14 @@ class Shared:
     cors: CorsPolicy
 
     def family_app(
-        self, render: Renderer, opened_by_link: Callable[[web.Request], bool] | None = None
+        self,
+        render: Renderer,
+        domain_errors: DomainErrors,
+        opened_by_link: Callable[[web.Request], bool] | None = None,
     ) -> web.Application:
         return family_app(
             render,
+            domain_errors=domain_errors,
             api_keys=self.settings.api_keys,
             cors=self.cors,
             on_unavailable=self.metrics.storage_errors.inc,

@@ -3,7 +3,7 @@
 from aiohttp import web
 
 from ..state import Shared
-from .errors import render_error
+from .errors import DOMAIN_ERRORS, render_error
 from .processing import PROCESSOR, Limits, Processor
 from .routes import TABLE
 from .store import FOLDERS, FolderStore
@@ -12,7 +12,7 @@ from .store import FOLDERS, FolderStore
 def create_app(shared: Shared) -> web.Application:
     """The ``/v1`` sub-application, with this family's errors and auth."""
     settings, storage, metrics = shared.settings, shared.storage, shared.metrics
-    app = shared.family_app(render_error)
+    app = shared.family_app(render_error, DOMAIN_ERRORS)
     workers, lease = settings.processing_workers, settings.processing_lease_seconds
     app[FOLDERS] = store = FolderStore(storage, job_lease=lease if workers else 0, upload_lease=lease)
     limits = Limits(

@@ -42,7 +42,7 @@ class NameClaims:
     def _dir(self, name: str) -> str:
         return f"{self.prefix}{hashlib.sha256(name.encode()).hexdigest()}/"
 
-    async def _newest(self, name: str) -> tuple[int, str | None]:
+    async def newest(self, name: str) -> tuple[int, str | None]:
         """(generation, holder) of the newest claim; (0, None) if none."""
         for _ in range(_ATTEMPTS):
             entries = await self.storage.list(self._dir(name), limit=1000)
@@ -57,14 +57,17 @@ class NameClaims:
 
     async def holder(self, name: str) -> str | None:
         """The live holder of ``name``, if any."""
-        _, holder = await self._newest(name)
+        _, holder = await self.newest(name)
         return holder if holder is not None and await self.is_live(name, holder) else None
 
-    async def claim(self, name: str, holder: str) -> str | None:
+    async def claim(self, name: str, holder: str, newest: tuple[int, str | None] | None = None) -> str | None:
         """Take ``name`` for ``holder`` unless it is held: return None when
-        taken, the current holder otherwise."""
+        taken, the current holder otherwise. ``newest``: what ``newest(name)``
+        answered a moment ago, which saves the first listing (should another
+        writer have come in between, the write finds out and looks again)."""
         for _ in range(_ATTEMPTS):
-            generation, current = await self._newest(name)
+            generation, current = newest if newest is not None else await self.newest(name)
+            newest = None
             if current is not None and current != holder and await self.is_live(name, current):
                 return current
             if await self._write(name, generation + 1, holder):
@@ -75,7 +78,7 @@ class NameClaims:
         """Take ``name`` for ``holder`` whoever holds it; return the previous
         holder, which the caller deletes (None if there was none)."""
         for _ in range(_ATTEMPTS):
-            generation, current = await self._newest(name)
+            generation, current = await self.newest(name)
             if await self._write(name, generation + 1, holder):
                 return current
         raise _unsettled(name)

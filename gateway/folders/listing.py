@@ -41,8 +41,8 @@ from datetime import datetime
 
 from backends import BaseBackend, Entry, NotFound, ObjectChanged
 
-from ..http.errors import ApiError, bad_request
 from ..records import read_each
+from .exceptions import BadCursor
 from .index import Order, TimeIndex
 from .models import Folder
 
@@ -165,5 +165,5 @@ class FolderPages:
             self._created.popitem(last=False)
 
 
-def not_a_cursor(item_id: str | None) -> ApiError:
-    return bad_request(f"Cursor '{item_id}' is not an item of this listing")
+def not_a_cursor(item_id: str | None) -> BadCursor:
+    return BadCursor(f"Cursor '{item_id}' is not an item of this listing")

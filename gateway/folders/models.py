@@ -8,8 +8,8 @@ from typing import Any, Literal, get_args
 
 from pydantic import ConfigDict, Field, model_validator
 
-from ..http.errors import ApiError
 from ..http.wire import Wire
+from .exceptions import InvalidId
 
 EndpointType = Literal[
     "openai", "anthropic", "bedrock", "google_ai", "google_vertex", "azure", "groq", "ollama", "webui",
@@ -38,14 +38,14 @@ def now() -> datetime:
 
 
 def parse_id(raw: str, prefix: str) -> str:
-    """The canonical ``<prefix>-<uuid>`` id; 422 when ``raw`` is not one."""
+    """The canonical ``<prefix>-<uuid>`` id; ``InvalidId`` when ``raw`` is not one."""
     head, _, tail = raw.partition("-")
     try:
         if head != prefix or len(tail) != 36:
             raise ValueError
         return f"{prefix}-{uuid.UUID(tail)}"
     except ValueError:
-        raise ApiError(422, f"Invalid ID {raw!r}: expected the format '{prefix}-<uuid4>'") from None
+        raise InvalidId(f"Invalid ID {raw!r}: expected the format '{prefix}-<uuid4>'") from None
 
 
 def new_id(prefix: str) -> str:

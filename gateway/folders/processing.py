@@ -15,14 +15,19 @@ What a taken job finds decides what is done (the upload's steps are in
 
 - no record: an upload cut before its record was written (or a file
   deleted meanwhile); nothing of it was listed and the client had no
-  answer: its bytes and job are removed;
+  answer: what the job says it may have written (bytes, index entries,
+  the original's marker) and the job are removed;
 - a record whose file does not hold its name: an upload cut before it
   claimed its name (listed as ``pending``, but the client had no answer
   and will upload again; completing it would make a duplicate, or in
   ``replace`` mode undo the retry), or a replaced file whose delete was
   cut: removed, as the upload or the replacement would have done;
-- a record holding its name: the upload was answered, so the file is
-  processed (from the start). Each start is counted in the job: a file
+- a record holding its name, in a job taken over from another process,
+  without its bytes: an upload cut in its last round, removed; with them:
+  the upload's writes all landed but perhaps an index entry or the
+  original's marker, which are written again;
+- a record holding its name (and its bytes): the upload was answered, or
+  cut after its last write, so the file is processed (from the start). Each start is counted in the job: a file
   whose processing was started ``max_attempts`` times, each ended by a
   crash or a kill (any other failure ends in ``error`` at once; a stopping
   gateway hands its files back uncounted), ends in ``error``.
@@ -56,13 +61,12 @@ from typing import Protocol
 
 from aiohttp import web
 
-from backends import NotFound, StorageUnavailable
+from backends import StorageUnavailable
 
-from ..http.errors import ApiError
 from .chunking import Chunker
+from .exceptions import FileNotFound, FolderNotFound
 from .extract import ChildLimits, ExtractionError, extract
 from .filetypes import chunk_style, reader_of
-from .jobs import JOBS, holding, job_key
 from .models import DEFAULT_CHUNK_SIZE, TERMINAL, EmbeddingConfig, FileMetadata, Folder
 from .store import FolderStore
 
@@ -107,7 +111,7 @@ class Processor:
         self.observe = observe
         self.limits = limits
         #: The store's: a job its upload wrote is this process's to take at once.
-        self.owner = store.owner
+        self.jobs = store.jobs
         self.next_collection = 0.0
         self.queue: asyncio.Queue[str] = asyncio.Queue()
         #: Jobs queued or running here, so that a scan does not queue them twice.
@@ -141,13 +145,8 @@ class Processor:
 
     async def scan(self) -> None:
         """Queue every job whose lease has run out; collect orphans when due."""
-        async for entry in self.store.storage.iter_all(JOBS):
-            file_id = entry.key[len(JOBS) :].removesuffix(".json")
-            if file_id in self.queued:
-                continue
-            with contextlib.suppress(NotFound):
-                if (await self.store.storage.get_json(entry.key))["lease_until"] < time.time():
-                    self.submit(file_id)
+        async for file_id in self.jobs.expired(skip=self.queued):
+            self.submit(file_id)
         if time.monotonic() >= self.next_collection:
             self.next_collection = time.monotonic() + self.limits.orphan_grace / 2
             if collected := await self.store.collect_orphans(self.limits.orphan_grace):
@@ -168,26 +167,27 @@ class Processor:
     async def run(self, file_id: str) -> None:
         """Process one file if its job is free (or ours) and still wanted;
         finish what a crash left (see the module's docstring)."""
-        key = job_key(file_id)
-        try:
-            job = await self.store.storage.get_json(key)
-        except NotFound:
+        job = await self.jobs.get(file_id)
+        if job is None:
             return
-        if job.get("owner") not in (None, self.owner) and job["lease_until"] >= time.time():
+        if job.owner not in (None, self.jobs.owner) and job.lease_until >= time.time():
             return
+        taken_over = job.owner != self.jobs.owner
         try:
-            folder = await self.store.get_folder(job["folder_id"])
+            folder = await self.store.get_folder(job.folder_id)
             meta = await self.store.get_file(folder.id, file_id)
-        except ApiError:  # deleted meanwhile, or an upload cut before its record
-            await self.store.remove_upload(job["folder_id"], file_id)
+        except (FolderNotFound, FileNotFound):  # deleted meanwhile, or an upload cut before its record
+            await self.store.remove_cut_upload(file_id, job)
             return
         if meta.processing_status in TERMINAL:
-            await self.store.storage.delete(key)
+            await self.jobs.remove(file_id)
             return
-        if not await self.store.holds_name(meta):
+        # A job this process's upload wrote was answered; one taken over may
+        # be of an upload cut in its last round.
+        if not await self.store.holds_name(meta) or (taken_over and not await self.store.complete_cut_upload(meta)):
             await self.store.remove_file(meta)
             return
-        attempts = job.get("attempts", 0) + 1
+        attempts = job.attempts + 1
         if attempts > self.limits.max_attempts:
             meta.processing_status = "error"
             meta.error_message = (
@@ -195,22 +195,22 @@ class Processor:
                 "(the process working on it stopped each time)"
             )
             await self.store.save_progress(meta)
-            await self.store.storage.delete(key)
+            await self.jobs.remove(file_id)
             return
-        job["attempts"] = attempts
+        job.attempts = attempts
         try:
-            async with holding(self.store.storage, key, job, self.owner, self.lease_seconds):
+            async with self.jobs.holding(file_id, job, self.lease_seconds):
                 started = time.perf_counter()
                 meta = await self._process(folder, meta)
                 self.observe(meta.processing_status, time.perf_counter() - started)
         except asyncio.CancelledError:
             # A stop (SIGTERM), not a fault of the file: hand the job back
             # uncounted, for any replica to take at once.
-            job.update(attempts=attempts - 1, lease_until=0)
+            job.attempts, job.lease_until = attempts - 1, 0
             with contextlib.suppress(Exception):
-                await asyncio.shield(self.store.storage.put_json(key, job))
+                await asyncio.shield(self.jobs.put(file_id, job))
             raise
-        await self.store.storage.delete(key)
+        await self.jobs.remove(file_id)
 
     async def _process(self, folder: Folder, meta: FileMetadata) -> FileMetadata:
         try:
@@ -272,7 +272,7 @@ class Processor:
                 del batch[:batch_size]
             return sent
 
-        async with self.store.storage.open(self.store.content_key(meta.source_id, meta.id)) as blob:
+        async with self.store.open_content(meta) as blob:
             async for piece in extract("text", blob):
                 batch.extend(await asyncio.to_thread(chunker.feed, piece))
                 embedded += await send(last=False)

@@ -8,11 +8,9 @@ from aiohttp import web
 
 from ..http.bodies import read_json
 from ..http.errors import ApiError, bad_request
-from ..http.filenames import check_path_name, from_form
+from ..http.filenames import check_path_name
 from ..http.query import Query, parse_query
-from ..http.uploads import file_part
-from ..metrics import METRICS
-from ..state import SETTINGS
+from ..http.uploads import receiving
 from .filetypes import file_type
 from .models import CreateFolder, UpdateFolder, parse_id
 from .processing import PROCESSOR
@@ -90,18 +88,26 @@ async def list_agents(request: web.Request) -> web.Response:
 
 
 async def upload_file(request: web.Request) -> web.Response:
-    store = request.config_dict[FOLDERS]
-    folder = await store.get_folder(_folder_id(request))
-    query = _query(request, UploadQuery)
-    limit = request.config_dict[SETTINGS].max_upload_bytes
-    part = await file_part(request, limit)
-    # Path-like (``a/b/notes.md``): a logical name, never a storage path.
-    name = check_path_name(query.name or from_form(part.filename))
-    if name.rpartition("/")[2].startswith("."):
-        raise bad_request(f"File name '{name}' must not start with '.'")
-    mime = file_type(name, part.content_type)
-    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
-        meta, skipped = await store.add_file(folder, name, mime, part.chunks(limit), query.duplicate_handling)
+    store, folder_id = request.config_dict[FOLDERS], _folder_id(request)
+    try:
+        query = _query(request, UploadQuery)
+
+        def name_of(sent: str) -> str:
+            # Path-like (``a/b/notes.md``): a logical name, never a storage path.
+            name = check_path_name(query.name or sent)
+            if name.rpartition("/")[2].startswith("."):
+                raise bad_request(f"File name '{name}' must not start with '.'")
+            return name
+
+        async with receiving(request, name_of) as upload:
+            mime = file_type(upload.name, upload.content_type)
+            meta, skipped = await store.add_file(folder_id, upload.name, mime, upload.chunks, query.duplicate_handling)
+    except ApiError:
+        # The store reads the folder with the upload's first writes; a
+        # request refused before (or while) it does still gets a missing
+        # folder's 404 first, as the folder is the path's first part.
+        await store.get_folder(folder_id)
+        raise
     if skipped:
         return web.json_response(meta.wire(), headers={"X-Upload-Result": "skipped"})
     request.config_dict[PROCESSOR].submit(meta.id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -20,6 +21,11 @@ FULL_RETRY_AFTER_SECONDS = 60
 
 #: Renders (status, message, kind, headers) as a family's error response.
 Renderer = Callable[[int, str, str, Mapping[str, str]], web.Response]
+#: A family's domain exceptions (raised by its stores, message in ``str()``)
+#: and the (status, kind) each is answered with; a subclass not listed gets
+#: its nearest listed base's.
+DomainErrors = Mapping[type[Exception], tuple[int, str]]
+NO_DOMAIN_ERRORS: DomainErrors = MappingProxyType({})
 
 
 class ApiError(Exception):
@@ -51,16 +57,20 @@ def not_found(message: str) -> ApiError:
 
 def error_middleware(
     render: Renderer,
+    domain_errors: DomainErrors = NO_DOMAIN_ERRORS,
     on_unavailable: Callable[[], object] = lambda: None,
     on_full: Callable[[], object] = lambda: None,
 ) -> Middleware:
     """Turn every error raised below into ``render``'s format.
 
+    The family's ``domain_errors`` get the status they are mapped to;
     aiohttp's own HTTP exceptions (no route, wrong method, body too large)
     are rendered the same way; an unavailable storage is a 503 with
     ``Retry-After``, a full one a 507 with ``Retry-After``; anything
     unexpected becomes a logged 500.
     """
+
+    domain = tuple(domain_errors)
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -68,6 +78,9 @@ def error_middleware(
             return await handler(request)
         except ApiError as exc:
             return render(exc.status, exc.message, exc.kind, exc.headers)
+        except domain as exc:
+            status, kind = next(domain_errors[t] for t in type(exc).__mro__ if t in domain_errors)
+            return render(status, str(exc), kind, {})
         except StorageUnavailable as exc:
             on_unavailable()
             log.warning("storage unavailable in %s %s: %s", request.method, request.path, exc)

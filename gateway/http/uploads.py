@@ -15,20 +15,25 @@ An ``ApiError`` raised into the body reads (a body that stopped coming, see
 
 Every upload route takes ``expect_upload`` as its ``expect_handler``, so a
 client that asks before sending (``Expect: 100-continue``) a body that
-cannot fit is answered 413 without ever being told to send it.
+cannot fit is answered 413 without ever being told to send it, and its
+handler takes the file through ``receiving``: the size limit, the family's
+name rules and the uploads-in-progress gauge, the same for both families.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from aiohttp import BodyPartReader, hdrs, web
 from aiohttp.web_urldispatcher import _default_expect_handler
 
+from ..metrics import METRICS
 from ..state import SETTINGS
 from .errors import ApiError, bad_request
+from .filenames import from_form
 
 CHUNK_SIZE = 256 * 1024
 #: Room for the multipart boundaries and part headers around the file bytes.
@@ -110,6 +115,28 @@ async def file_part(request: web.Request, limit: int, field: str = "file") -> Fi
     except Exception as exc:  # see the module's docstring
         raise malformed(exc) from exc
     raise bad_request(f"At most {MAX_FIELDS_BEFORE_FILE} form fields may come before '{field}'")
+
+
+@dataclass
+class Upload:
+    """The file of an upload: its name checked, its bytes still to come."""
+
+    name: str
+    content_type: str | None
+    chunks: AsyncIterator[bytes]
+
+
+@contextlib.asynccontextmanager
+async def receiving(request: web.Request, name_of: Callable[[str], str]) -> AsyncIterator[Upload]:
+    """The request's ``file`` part within the upload limit, named by
+    ``name_of`` (the family's rules, given the name the client sent, which
+    they check or refuse), and counted as an upload in progress while the
+    body runs (where the bytes are read and stored)."""
+    limit = request.config_dict[SETTINGS].max_upload_bytes
+    part = await file_part(request, limit)
+    name = name_of(from_form(part.filename))
+    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
+        yield Upload(name, part.content_type, part.chunks(limit))
 
 
 def over_limit(request: web.Request, limit: int) -> bool:

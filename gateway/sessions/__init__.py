@@ -5,7 +5,7 @@ from aiohttp import web
 from ..http.signing import LINKS, LinkSigner, link_check
 from ..state import Shared
 from ..thumbnails import THUMBNAILS, Thumbnailer
-from .errors import render_error
+from .errors import DOMAIN_ERRORS, render_error
 from .routes import TABLE
 from .store import SESSIONS, SessionStore
 from .views import linked_file
@@ -15,7 +15,7 @@ def create_app(shared: Shared) -> web.Application:
     """The ``/api`` sub-application, with this family's errors and auth."""
     settings, storage, metrics = shared.settings, shared.storage, shared.metrics
     links = LinkSigner.from_keys(settings.url_signing_key, settings.api_keys, settings.url_ttl)
-    app = shared.family_app(render_error, opened_by_link=link_check(links, linked_file))
+    app = shared.family_app(render_error, DOMAIN_ERRORS, opened_by_link=link_check(links, linked_file))
     app[LINKS] = links
     app[SESSIONS] = SessionStore(storage)
     app[THUMBNAILS] = Thumbnailer(

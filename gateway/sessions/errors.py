@@ -1,4 +1,5 @@
-"""The Mix error format: ``{"error": {"code", "message", "type"}}``.
+"""The Mix error format: ``{"error": {"code", "message", "type"}}``, and
+the status each of the store's exceptions is answered with.
 
 The official client parses only the five ``type`` values of ``ErrorType``;
 any other value breaks it, so every status maps onto one of them.
@@ -9,7 +10,11 @@ from typing import Literal, cast, get_args
 
 from aiohttp import web
 
+from ..http.errors import DomainErrors
 from ..http.wire import Wire
+from .exceptions import InvalidSessionId, SessionNotFound
+
+DOMAIN_ERRORS: DomainErrors = {SessionNotFound: (404, ""), InvalidSessionId: (400, "validation_error")}
 
 ErrorType = Literal["bad_request", "not_found", "internal_error", "unauthorized", "validation_error"]
 TYPES: Mapping[int, ErrorType] = {401: "unauthorized", 404: "not_found"}

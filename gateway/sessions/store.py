@@ -19,7 +19,7 @@ from aiohttp import web
 
 from backends import BaseBackend, Blob, Entry, NotFound, ObjectInfo
 
-from ..http.errors import invalid, not_found
+from .exceptions import InvalidSessionId, SessionNotFound
 from .listing import SessionListing
 from .models import CreateSession, Session
 
@@ -29,13 +29,13 @@ THUMBS = "session-thumbnails/"
 
 
 def parse_session_id(raw: str) -> str:
-    """The canonical form of a session id; 400 unless it is a UUID."""
+    """The canonical form of a session id, which must be a UUID."""
     try:
         parsed = uuid.UUID(raw)
     except ValueError:
-        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID") from None
+        raise InvalidSessionId(f"Invalid session ID format: {raw!r} is not a UUID") from None
     if len(raw) != 36:
-        raise invalid(f"Invalid session ID format: {raw!r} is not a UUID")
+        raise InvalidSessionId(f"Invalid session ID format: {raw!r} is not a UUID")
     return str(parsed)
 
 
@@ -49,6 +49,9 @@ class SessionStore:
         self.listing = SessionListing(storage, RECORDS)
 
     async def create(self, request: CreateSession) -> Session:
+        """One write, the record (put-if-absent, so a repeated id can never
+        overwrite a session): nothing to order, and a crash leaves either
+        the whole session or nothing."""
         session = Session(
             id=str(uuid.uuid4()),
             title=request.title,
@@ -67,7 +70,7 @@ class SessionStore:
         try:
             return Session.model_validate(await self.storage.get_json(f"{RECORDS}{session_id}.json"))
         except NotFound:
-            raise not_found(f"Session with ID '{session_id}' not found") from None
+            raise SessionNotFound(f"Session with ID '{session_id}' not found") from None
 
     async def all(self) -> list[dict]:
         """The wire form of every session, newest first."""

@@ -14,11 +14,10 @@ from backends import Entry, NotFound
 from ..http.bodies import read_json
 from ..http.downloads import cache_control, send_object, version_tag
 from ..http.errors import ApiError, invalid, not_found
-from ..http.filenames import check_name, from_form
+from ..http.filenames import check_name
 from ..http.query import Query, parse_query
 from ..http.signing import LINKS
-from ..http.uploads import file_part
-from ..metrics import METRICS
+from ..http.uploads import receiving
 from ..state import SETTINGS
 from ..thumbnails import THUMBNAILS, Busy, MediaError, ThumbSpec, negotiate
 from .models import CreateSession
@@ -118,14 +117,11 @@ async def list_files(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
-    limit = request.config_dict[SETTINGS].max_upload_bytes
-    part = await file_part(request, limit)
-    name = check_name(from_form(part.filename))
-    with request.config_dict[METRICS].uploads_in_progress.track_inprogress():
-        info = await request.config_dict[SESSIONS].put_file(session_id, name, part.chunks(limit))
-    location = located(request, FILE_ROUTE, id=session_id, filename=name)
+    async with receiving(request, check_name) as upload:
+        info = await request.config_dict[SESSIONS].put_file(session_id, upload.name, upload.chunks)
+    location = located(request, FILE_ROUTE, id=session_id, filename=upload.name)
     return web.json_response(
-        file_infos(request, session_id, [(name, info)])[0], status=201, headers={hdrs.LOCATION: str(location)}
+        file_infos(request, session_id, [(upload.name, info)])[0], status=201, headers={hdrs.LOCATION: str(location)}
     )
 
 

@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from backends import BaseBackend, NotFound
-from gateway.folders.jobs import job_key
+from gateway.folders import keys
+from gateway.folders.jobs import Job, Jobs
 from gateway.folders.models import CreateFolder, FileMetadata, Folder, new_id, now
 from gateway.folders.processing import Limits, Processor
 from gateway.folders.store import FolderStore
@@ -31,11 +32,11 @@ async def cut_upload(store: FolderStore, folder: Folder, name: str, steps: int) 
         created_at=created, updated_at=created,
     )  # fmt: skip
     writes = (
-        lambda: store.storage.put_json(job_key(meta.id), {"folder_id": folder.id, "owner": "dead", "lease_until": 0}),
-        lambda: store.storage.put_bytes(store.blob_key(folder.id, meta.id), name.encode()),
-        lambda: store.storage.put_json(store.record_key(folder.id, meta.id), meta.wire()),
+        lambda: store.jobs.put(meta.id, Job(folder_id=folder.id, owner="dead", lease_until=0)),
+        lambda: store.storage.put_bytes(keys.blob(folder.id, meta.id), name.encode()),
+        lambda: store.storage.put_json(keys.record(folder.id, meta.id), meta.wire()),
         lambda: store._index(folder.id).add(created, meta.id),
-        lambda: store.storage.put_bytes(store._original_key(folder.id, name, meta.id), b""),
+        lambda: store.storage.put_bytes(keys.original(folder.id, name, meta.id), b""),
         lambda: store._names(folder.id).claim(name, meta.id),
     )
     for write in writes[:steps]:
@@ -46,7 +47,7 @@ async def cut_upload(store: FolderStore, folder: Folder, name: str, steps: int) 
 async def keys_of(storage: BaseBackend, folder: Folder, file_id: str) -> list[str]:
     """Every key of the file (the claims name it in their content only)."""
     found = [entry.key async for entry in storage.iter_all(f"folder-files/{folder.id}/") if file_id in entry.key]
-    return found + [key for key in [job_key(file_id)] if await exists(storage, key)]
+    return found + ([f"job of {file_id}"] if await Jobs(storage).exists(file_id) else [])
 
 
 async def exists(storage: BaseBackend, key: str) -> bool:
@@ -84,7 +85,7 @@ async def test_each_cut_state_is_completed_or_removed(backend: BaseBackend) -> N
         if step != "claim":
             assert await keys_of(backend, folder, meta.id) == [], f"cut after {step}: left behind"
     # The name of a removed upload is free again, for an upload in "error" mode.
-    again, skipped = await store.add_file(folder, "original.txt", "text/plain", once(b"again"), "error")
+    again, skipped = await store.add_file(folder.id, "original.txt", "text/plain", once(b"again"), "error")
     assert (again.file_name, skipped) == ("original.txt", False)
 
 
@@ -95,22 +96,20 @@ async def once(data: bytes) -> AsyncIterator[bytes]:
 async def test_orphan_bytes_are_collected_after_the_grace(backend: BaseBackend) -> None:
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="orphans"))
-    kept, _ = await store.add_file(folder, "kept.txt", "text/plain", once(b"kept"), "error")
-    old = store.blob_key(folder.id, new_id("file"))
+    kept, _ = await store.add_file(folder.id, "kept.txt", "text/plain", once(b"kept"), "error")
+    old = keys.blob(folder.id, new_id("file"))
     await backend.put_bytes(old, b"old orphan")
     # An upload in progress: its job (lease live) came before its bytes.
     uploading = new_id("file")
-    await backend.put_json(
-        job_key(uploading), {"folder_id": folder.id, "owner": "alive", "lease_until": time.time() + 60}
-    )
-    await backend.put_bytes(store.blob_key(folder.id, uploading), b"in progress")
+    await store.jobs.put(uploading, Job(folder_id=folder.id, owner="alive", lease_until=time.time() + 60))
+    await backend.put_bytes(keys.blob(folder.id, uploading), b"in progress")
     await asyncio.sleep(2.2)
-    fresh = store.blob_key(folder.id, new_id("file"))
+    fresh = keys.blob(folder.id, new_id("file"))
     await backend.put_bytes(fresh, b"fresh orphan")
     processor = Processor(store, workers=1, lease_seconds=30, limits=Limits(orphan_grace=2))
     await processor.scan()  # collects at once, then every half grace
     assert not await exists(backend, old)
-    for key in (fresh, store.blob_key(folder.id, uploading), store.blob_key(folder.id, kept.id)):
+    for key in (fresh, keys.blob(folder.id, uploading), keys.blob(folder.id, kept.id)):
         assert await exists(backend, key), key
     assert await store.collect_orphans(grace=2) == 0
 
@@ -121,13 +120,92 @@ async def test_an_answered_upload_is_processed_not_removed(backend: BaseBackend,
     every duplicate mode, holds its name and is processed."""
     store = FolderStore(backend)
     folder = await store.create_folder(CreateFolder(name="answered"))
-    first, _ = await store.add_file(folder, "a.txt", "text/plain", once(b"first"), "suffix")
+    first, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"first"), "suffix")
     # In "error" mode the same name would be refused: another one.
     name = "b.txt" if mode == "error" else "a.txt"
-    second, _ = await store.add_file(folder, name, "text/plain", once(b"second"), mode)
+    second, _ = await store.add_file(folder.id, name, "text/plain", once(b"second"), mode)
     processor = Processor(store, workers=1, lease_seconds=30)
     for meta in (first, second):
         await processor.run(meta.id)
     listed = await store.list_files(folder.id, "asc", 100, None, None, include_content=True)
     expected = [second] if mode == "replace" else [first, second]
     assert [(m.id, m.processing_status) for m in listed] == [(m.id, "completed") for m in expected]
+
+
+#: The writes of an upload's last round, sent at once (``FolderStore.add_file``).
+LAST_ROUND = ("blob", "record", "index", "original", "claim")
+#: What an answered upload needs; the scan writes the index entries and the
+#: original's marker again if the crash left them out.
+KEPT = {"blob", "record", "claim"}
+
+
+async def cut_in_last_round(store: FolderStore, folder: Folder, name: str, landed: set[str]) -> FileMetadata:
+    """An upload of ``name`` whose process died while its last round was in
+    flight, after the writes in ``landed`` (its job's lease has run out)."""
+    created = now()
+    meta = FileMetadata(
+        id=new_id("file"), source_id=folder.id, file_name=name, original_file_name=name, file_type="text/plain",
+        file_size=len(name), file_creation_date=created.isoformat(), file_last_modified_date=created.isoformat(),
+        created_at=created, updated_at=created,
+    )  # fmt: skip
+    job = Job(folder_id=folder.id, file_name=name, created_at=created, owner="dead", lease_until=0)
+    await store.jobs.put(meta.id, job)
+    writes = {
+        "blob": lambda: store.storage.put_bytes(keys.blob(folder.id, meta.id), name.encode()),
+        "record": lambda: store.storage.put_json(keys.record(folder.id, meta.id), meta.wire()),
+        "index": lambda: store._index(folder.id).add(created, meta.id),
+        "original": lambda: store.storage.put_bytes(keys.original(folder.id, name, meta.id), b""),
+        "claim": lambda: store._names(folder.id).claim(name, meta.id),
+    }
+    await asyncio.gather(*(writes[step]() for step in LAST_ROUND if step in landed))
+    return meta
+
+
+async def test_every_cut_of_the_last_round_is_completed_or_removed(backend: BaseBackend) -> None:
+    """All 32 states a crash can leave while the last round's writes are in
+    flight: listings never fail and show nothing without its record; after
+    the scan, a file is kept (and listed, and processed) exactly when its
+    record, bytes and claim landed, and nothing is left of the others,
+    whose names are free again."""
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="cut-last"))
+    sets = [{s for i, s in enumerate(LAST_ROUND) if mask >> i & 1} for mask in range(2 ** len(LAST_ROUND))]
+    cut = [(landed, await cut_in_last_round(store, folder, f"cut-{n}.txt", landed)) for n, landed in enumerate(sets)]
+    before = await store.list_files(folder.id, "asc", 1000, None, None, include_content=False)
+    with_record = {meta.id for landed, meta in cut if {"record", "index"} <= landed}
+    assert {m.id for m in before} == with_record
+    assert {m.processing_status for m in before} == {"pending"}
+
+    processor = Processor(store, workers=1, lease_seconds=1)
+    processor.start()
+    try:
+        await until_no_jobs(backend)
+    finally:
+        await processor.close()
+    listed = await store.list_files(folder.id, "asc", 1000, None, None, include_content=True)
+    kept = sorted(meta.file_name for landed, meta in cut if landed >= KEPT)
+    assert len(kept) == 4
+    assert sorted((m.file_name, m.processing_status, m.content) for m in listed) == [
+        (name, "completed", name) for name in kept
+    ]
+    for landed, meta in cut:
+        if not landed >= KEPT:
+            assert await keys_of(backend, folder, meta.id) == [], f"cut after {sorted(landed)}: left behind"
+            again, skipped = await store.add_file(folder.id, meta.file_name, "text/plain", once(b"again"), "suffix")
+            assert (again.file_name, skipped) == (meta.file_name, False), sorted(landed)
+
+
+async def test_a_claim_ahead_of_its_record_holds_the_name_while_the_upload_lives(backend: BaseBackend) -> None:
+    """The last round's claim may land before its record: a racing upload
+    then asks the job, and takes the name only once its lease has run out."""
+    store = FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="claim-first"))
+    uploading = new_id("file")
+    job = Job(folder_id=folder.id, file_name="a.txt", created_at=now(), owner="alive", lease_until=time.time() + 60)
+    await store.jobs.put(uploading, job)
+    assert await store._names(folder.id).claim("a.txt", uploading) is None
+    racer, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"racer"), "suffix")
+    assert racer.file_name == "a_(1).txt"
+    await store.jobs.put(uploading, job.model_copy(update={"lease_until": 0}))  # its process died
+    later, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(b"later"), "suffix")
+    assert later.file_name == "a.txt"

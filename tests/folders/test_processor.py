@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from backends import BaseBackend, backend_from_url
 from gateway.folders.chunking import Chunker
-from gateway.folders.jobs import holding
+from gateway.folders.jobs import Job, Jobs
 from gateway.folders.models import CreateFolder, EmbeddingConfig
 from gateway.folders.processing import Processor
 from gateway.folders.store import FolderStore
@@ -34,7 +34,7 @@ async def test_chunks_reach_the_embedder_in_batches(backend: BaseBackend) -> Non
         CreateFolder(name="f", embedding_config=EmbeddingConfig(**config), embedding_chunk_size=20)
     )
     text = " ".join(f"w{i}" for i in range(200))
-    meta, _ = await store.add_file(folder, "a.txt", "text/plain", once(text.encode()), "error")
+    meta, _ = await store.add_file(folder.id, "a.txt", "text/plain", once(text.encode()), "error")
     embedder = RecordingEmbedder()
     processor = Processor(store, workers=1, lease_seconds=30, embedder=embedder)
     await processor.run(meta.id)
@@ -62,7 +62,7 @@ async def test_a_worker_cancelled_while_it_lets_go_of_its_lease_stops() -> None:
     storage = backend_from_url("memory://")
 
     async def hold_a_lease() -> None:
-        async with holding(storage, "folder-jobs/x.json", {"folder_id": "f"}, "me", 30):
+        async with Jobs(storage, "me").holding("x", Job(folder_id="f"), 30):
             pass  # the body ends at once: the next stop is the lease's release
         await asyncio.Event().wait()  # where a swallowed cancellation would leave it
 

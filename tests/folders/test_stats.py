@@ -32,7 +32,7 @@ async def test_totals_read_no_file_record() -> None:
     for f in range(3):
         folder = await store.create_folder(CreateFolder(name=f"f{f}"))
         for i in range(40):
-            await store.add_file(folder, f"{i}.txt", "text/plain", once(b"x" * (i + 1)), "suffix")
+            await store.add_file(folder.id, f"{i}.txt", "text/plain", once(b"x" * (i + 1)), "suffix")
     storage.record_reads = 0
     totals = await store.stats(detailed=False)
     assert (totals.total_sources, totals.total_files, totals.total_size) == (3, 120, 3 * sum(range(1, 41)))
