@@ -41,9 +41,12 @@ failing S3 raises ``StorageUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import io
 import logging
 import os
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,6 +70,8 @@ from .errors import (
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
 READ_SIZE = 1024 * 1024
+#: Upload chunks smaller than this are gathered into one before being sent.
+GATHER_SIZE = 64 * 1024
 
 
 def _is(error: ClientError, *codes: str) -> bool:
@@ -286,7 +291,7 @@ class S3Backend(BaseBackend):
                 await self._put_multipart(key, target, condition, described, first, iterator)
             else:
                 with _translated(key):
-                    await self.client.put_object(**target, **condition, **described, Body=first)
+                    await self.client.put_object(**target, **condition, **described, **first.checksum, Body=first)
         except ObjectChanged:
             raise AlreadyExists(key) from None
         return await self.stat(key)
@@ -297,7 +302,7 @@ class S3Backend(BaseBackend):
         target: dict[str, Any],
         condition: dict[str, str],
         described: dict[str, Any],
-        part: bytearray,
+        part: PartBody,
         iterator: AsyncIterator[bytes],
     ) -> None:
         with _translated(key):
@@ -306,9 +311,11 @@ class S3Backend(BaseBackend):
         parts: list[dict[str, Any]] = []
         sending: asyncio.Task[None] | None = None
 
-        async def send(number: int, data: bytes | bytearray) -> None:
+        async def send(number: int, data: PartBody) -> None:
             with _translated(key):
-                response = await self.client.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=data)
+                response = await self.client.upload_part(
+                    **target, UploadId=upload_id, PartNumber=number, **data.checksum, Body=data
+                )
             parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
         try:
@@ -424,14 +431,70 @@ def client_config(addressing_style: str = "auto", pool: int = 50) -> AioConfig:
     )
 
 
-async def _read_part(iterator: AsyncIterator[bytes]) -> tuple[bytearray, bool]:
+class PartBody:
+    """One part's bytes as the chunks they came in, with their CRC32.
+
+    aiohttp sends it as an async iterable of known length, chunk by chunk:
+    the bytes are never joined into one buffer, nor copied into the socket's
+    send buffer 8 MiB at a time as a ``bytes`` body is (Python 3.11's
+    transport); small chunks are gathered, as each one sent is a socket
+    write. The CRC32 S3 checks is computed while the chunks arrive and given
+    as ``ChecksumCRC32``, so botocore does not read the body again.
+    botocore takes a body only if it has ``read``, and rewinds it with
+    ``seek`` before a retry; both are a file's over the same bytes, and
+    iterating always yields all of them.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes | bytearray] = []
+        self._size = 0
+        self._crc = 0
+        self._file: io.BytesIO | None = None
+
+    def add(self, chunk: bytes) -> None:
+        self._crc = zlib.crc32(chunk, self._crc)
+        self._size += len(chunk)
+        if type(chunk) is bytes and len(chunk) >= GATHER_SIZE:
+            self._chunks.append(chunk)  # immutable: kept, not copied
+        elif self._chunks and isinstance(last := self._chunks[-1], bytearray) and len(last) < GATHER_SIZE:
+            last += chunk
+        else:
+            self._chunks.append(bytearray(chunk))
+
+    def __len__(self) -> int:
+        return self._size
+
+    async def __aiter__(self) -> AsyncIterator[bytes | bytearray]:
+        for chunk in self._chunks:
+            yield chunk
+
+    def read(self, size: int = -1) -> bytes:
+        return self._as_file().read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._file is None and (offset, whence) == (0, io.SEEK_SET):
+            return 0  # a retry's rewind, before any read
+        return self._as_file().seek(offset, whence)
+
+    def _as_file(self) -> io.BytesIO:
+        if self._file is None:
+            self._file = io.BytesIO(b"".join(self._chunks))
+        return self._file
+
+    @property
+    def checksum(self) -> dict[str, str]:
+        """The parameter that gives S3 the part's CRC32."""
+        return {"ChecksumCRC32": base64.b64encode(self._crc.to_bytes(4, "big")).decode()}
+
+
+async def _read_part(iterator: AsyncIterator[bytes]) -> tuple[PartBody, bool]:
     """Up to PART_SIZE bytes, and whether the stream goes on beyond them."""
-    buffer = bytearray()
+    part = PartBody()
     async for chunk in iterator:
-        buffer += chunk
-        if len(buffer) >= PART_SIZE:
-            return buffer, True
-    return buffer, False
+        part.add(chunk)
+        if len(part) >= PART_SIZE:
+            return part, True
+    return part, False
 
 
 def from_url(url: str) -> S3Backend:
