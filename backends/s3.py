@@ -14,10 +14,12 @@ in the URL's query:
   than S seconds are aborted (default 86400, a day).
 
 Uploads stream: an object smaller than one part is sent with one PUT; a
-larger one as a multipart upload with ``PART_SIZE`` parts, one part sent
-while the next is received (two part buffers per upload, whatever the file
-size). Any failure, cancellation or client disconnect aborts the multipart
-upload, so no parts linger and no partial object becomes visible. What a
+larger one as a multipart upload with ``PART_SIZE`` parts,
+``PARTS_IN_FLIGHT`` of them sent at once while the next is received (three
+part buffers, 24 MiB, per upload whatever the file size; a second part in
+flight hides the wait for S3's answer to the first). Any failure,
+cancellation or client disconnect aborts the multipart upload, so no parts
+linger and no partial object becomes visible. What a
 crash (SIGKILL, a lost node) or an abort sent while S3 was down leaves
 behind is aborted by a sweep every process runs at start and every
 ``min(grace / 2, 1 h)``: it lists the incomplete uploads under its prefix and
@@ -69,6 +71,8 @@ from .errors import (
 )
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
+#: Parts of one upload sent at once, while the next one is received.
+PARTS_IN_FLIGHT = 2
 READ_SIZE = 1024 * 1024
 #: Upload chunks smaller than this are gathered into one before being sent.
 GATHER_SIZE = 64 * 1024
@@ -153,10 +157,8 @@ class S3Blob(Blob):
         except NotFound:
             raise ObjectChanged(key) from None  # deleted since it was opened
         async with response["Body"] as body:
-            # The response arrives in socket-sized pieces; passing on
-            # bigger chunks saves the caller most of its per-write work.
-            pending: list[bytes] = []
-            size = 0
+            # Passed on as they arrive: joining them into bigger chunks cost
+            # a copy of every byte, more than the writes it saved.
             while True:
                 try:  # not a ``with _translated``: this loop is hot
                     chunk = await body.read(READ_SIZE)
@@ -164,13 +166,7 @@ class S3Blob(Blob):
                     raise _translate(exc, key) from exc
                 if not chunk:
                     break
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= READ_SIZE:
-                    yield b"".join(pending)
-                    pending, size = [], 0
-            if pending:
-                yield b"".join(pending)
+                yield chunk
 
 
 class S3Backend(BaseBackend):
@@ -309,7 +305,7 @@ class S3Backend(BaseBackend):
             upload_id = (await self.client.create_multipart_upload(**target, **described))["UploadId"]
         self._uploading.add(upload_id)
         parts: list[dict[str, Any]] = []
-        sending: asyncio.Task[None] | None = None
+        sending: set[asyncio.Task[None]] = set()
 
         async def send(number: int, data: PartBody) -> None:
             with _translated(key):
@@ -321,22 +317,24 @@ class S3Backend(BaseBackend):
         try:
             number = 1
             while part:
-                if sending is not None:
-                    await sending
-                sending = asyncio.create_task(send(number, part))
-                part, _ = await _read_part(iterator)  # the next part, while this one is sent
+                if len(sending) == PARTS_IN_FLIGHT:
+                    done, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        task.result()  # a failed part ends the upload
+                sending.add(asyncio.create_task(send(number, part)))
+                part, _ = await _read_part(iterator)  # the next part, while these are sent
                 number += 1
-            if sending is not None:
-                await sending
+            await asyncio.gather(*sending)
+            parts.sort(key=lambda sent: sent["PartNumber"])
             with _translated(key):
                 await self.client.complete_multipart_upload(
                     **target, **condition, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )
         except BaseException:
-            if sending is not None and not sending.done():
-                sending.cancel()
-                with contextlib.suppress(BaseException):
-                    await sending
+            for task in sending:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*sending)
             # Shielded: a cancelled upload must still release its parts.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.client.abort_multipart_upload(**target, UploadId=upload_id))
