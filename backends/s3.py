@@ -321,8 +321,7 @@ class S3Backend(BaseBackend):
             while part:
                 if len(sending) == PARTS_IN_FLIGHT:
                     done, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
-                    for task in done:
-                        task.result()  # a failed part ends the upload
+                    await asyncio.gather(*done)  # a failed part ends the upload
                 sending.add(asyncio.create_task(send(number, part)))
                 part, _ = await _read_part(iterator)  # the next part, while these are sent
                 number += 1
