@@ -14,10 +14,12 @@ in the URL's query:
   than S seconds are aborted (default 86400, a day).
 
 Uploads stream: an object smaller than one part is sent with one PUT; a
-larger one as a multipart upload with ``PART_SIZE`` parts, one part sent
-while the next is received (two part buffers per upload, whatever the file
-size). Any failure, cancellation or client disconnect aborts the multipart
-upload, so no parts linger and no partial object becomes visible. What a
+larger one as a multipart upload with ``PART_SIZE`` parts,
+``PARTS_IN_FLIGHT`` of them sent at once while the next is received (three
+part buffers, 24 MiB, per upload whatever the file size; a second part in
+flight hides the wait for S3's answer to the first). Any failure,
+cancellation or client disconnect aborts the multipart upload, so no parts
+linger and no partial object becomes visible. What a
 crash (SIGKILL, a lost node) or an abort sent while S3 was down leaves
 behind is aborted by a sweep every process runs at start and every
 ``min(grace / 2, 1 h)``: it lists the incomplete uploads under its prefix and
@@ -41,10 +43,13 @@ failing S3 raises ``StorageUnavailable``.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import io
 import logging
 import os
 import time
+import zlib
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -68,7 +73,11 @@ from .errors import (
 )
 
 PART_SIZE = 8 * 1024 * 1024  # S3 needs 5 MiB at least for all parts but the last
+#: Parts of one upload sent at once, while the next one is received.
+PARTS_IN_FLIGHT = 2
 READ_SIZE = 1024 * 1024
+#: Upload chunks smaller than this are gathered into one before being sent.
+GATHER_SIZE = 64 * 1024
 
 
 def _is(error: ClientError, *codes: str) -> bool:
@@ -168,10 +177,8 @@ class S3Blob(Blob):
         except NotFound:
             raise ObjectChanged(key) from None  # deleted since it was opened
         async with response["Body"] as body:
-            # The response arrives in socket-sized pieces; passing on
-            # bigger chunks saves the caller most of its per-write work.
-            pending: list[bytes] = []
-            size = 0
+            # Passed on as they arrive: joining them into bigger chunks cost
+            # a copy of every byte, more than the writes it saved.
             while True:
                 try:  # not a ``with _translated``: this loop is hot
                     chunk = await body.read(READ_SIZE)
@@ -179,13 +186,7 @@ class S3Blob(Blob):
                     raise _translate(exc, key) from exc
                 if not chunk:
                     break
-                pending.append(chunk)
-                size += len(chunk)
-                if size >= READ_SIZE:
-                    yield b"".join(pending)
-                    pending, size = [], 0
-            if pending:
-                yield b"".join(pending)
+                yield chunk
 
 
 class S3Backend(BaseBackend):
@@ -306,7 +307,9 @@ class S3Backend(BaseBackend):
                 await self._put_multipart(key, target, condition, described, first, iterator)
             else:
                 with _translated(key):
-                    response = await self.client.put_object(**target, **condition, **described, Body=first)
+                    response = await self.client.put_object(
+                        **target, **condition, **described, **first.checksum, Body=first.joined()
+                    )
                 return _put_info(key, response, len(first), content_type, metadata)
         except ObjectChanged:
             raise AlreadyExists(key) from None
@@ -318,39 +321,42 @@ class S3Backend(BaseBackend):
         target: dict[str, Any],
         condition: dict[str, str],
         described: dict[str, Any],
-        part: bytearray,
+        part: PartBody,
         iterator: AsyncIterator[bytes],
     ) -> None:
         with _translated(key):
             upload_id = (await self.client.create_multipart_upload(**target, **described))["UploadId"]
         self._uploading.add(upload_id)
         parts: list[dict[str, Any]] = []
-        sending: asyncio.Task[None] | None = None
+        sending: set[asyncio.Task[None]] = set()
 
-        async def send(number: int, data: bytes | bytearray) -> None:
+        async def send(number: int, data: PartBody) -> None:
             with _translated(key):
-                response = await self.client.upload_part(**target, UploadId=upload_id, PartNumber=number, Body=data)
+                response = await self.client.upload_part(
+                    **target, UploadId=upload_id, PartNumber=number, **data.checksum, Body=data
+                )
             parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
         try:
             number = 1
             while part:
-                if sending is not None:
-                    await sending
-                sending = asyncio.create_task(send(number, part))
-                part, _ = await _read_part(iterator)  # the next part, while this one is sent
+                if len(sending) == PARTS_IN_FLIGHT:
+                    done, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+                    await asyncio.gather(*done)  # a failed part ends the upload
+                sending.add(asyncio.create_task(send(number, part)))
+                part, _ = await _read_part(iterator)  # the next part, while these are sent
                 number += 1
-            if sending is not None:
-                await sending
+            await asyncio.gather(*sending)
+            parts.sort(key=lambda sent: sent["PartNumber"])
             with _translated(key):
                 await self.client.complete_multipart_upload(
                     **target, **condition, UploadId=upload_id, MultipartUpload={"Parts": parts}
                 )
         except BaseException:
-            if sending is not None and not sending.done():
-                sending.cancel()
-                with contextlib.suppress(BaseException):
-                    await sending
+            for task in sending:
+                task.cancel()
+            with contextlib.suppress(BaseException):
+                await asyncio.gather(*sending)
             # Shielded: a cancelled upload must still release its parts.
             with contextlib.suppress(Exception):
                 await asyncio.shield(self.client.abort_multipart_upload(**target, UploadId=upload_id))
@@ -445,14 +451,77 @@ def client_config(addressing_style: str = "auto", pool: int = 50) -> AioConfig:
     )
 
 
-async def _read_part(iterator: AsyncIterator[bytes]) -> tuple[bytearray, bool]:
+class PartBody:
+    """One part's bytes as the chunks they came in, with their CRC32.
+
+    aiohttp sends it as an async iterable of known length, chunk by chunk:
+    the bytes are never joined into one buffer, nor copied into the socket's
+    send buffer 8 MiB at a time as a ``bytes`` body is (Python 3.11's
+    transport); small chunks are gathered, as each one sent is a socket
+    write. The CRC32 S3 checks is computed while the chunks arrive and given
+    as ``ChecksumCRC32``, so botocore does not read the body again.
+    botocore takes a body only if it has ``read``, and rewinds it with
+    ``seek`` before a retry; both are a file's over the same bytes, and
+    iterating always yields all of them.
+    """
+
+    def __init__(self) -> None:
+        self._chunks: list[bytes | bytearray] = []
+        self._size = 0
+        self._crc = 0
+        self._file: io.BytesIO | None = None
+
+    def add(self, chunk: bytes) -> None:
+        self._crc = zlib.crc32(chunk, self._crc)
+        self._size += len(chunk)
+        if type(chunk) is bytes and len(chunk) >= GATHER_SIZE:
+            self._chunks.append(chunk)  # immutable: kept, not copied
+        elif self._chunks and isinstance(last := self._chunks[-1], bytearray) and len(last) < GATHER_SIZE:
+            last += chunk
+        else:
+            self._chunks.append(bytearray(chunk))
+
+    def __len__(self) -> int:
+        return self._size
+
+    async def __aiter__(self) -> AsyncIterator[bytes | bytearray]:
+        for chunk in self._chunks:
+            yield chunk
+
+    def read(self, size: int = -1) -> bytes:
+        return self._as_file().read(size)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if self._file is None and (offset, whence) == (0, io.SEEK_SET):
+            return 0  # a retry's rewind, before any read
+        return self._as_file().seek(offset, whence)
+
+    def _as_file(self) -> io.BytesIO:
+        if self._file is None:
+            self._file = io.BytesIO(self.joined())
+        return self._file
+
+    def joined(self) -> bytearray:
+        """The bytes in one buffer, for a small object's single PUT: botocore
+        asks ``Expect: 100-continue`` for a body with ``read``, a round trip
+        more than a record's write should wait (a part's is hidden by the
+        other part in flight)."""
+        return bytearray().join(self._chunks)
+
+    @property
+    def checksum(self) -> dict[str, str]:
+        """The parameter that gives S3 the part's CRC32."""
+        return {"ChecksumCRC32": base64.b64encode(self._crc.to_bytes(4, "big")).decode()}
+
+
+async def _read_part(iterator: AsyncIterator[bytes]) -> tuple[PartBody, bool]:
     """Up to PART_SIZE bytes, and whether the stream goes on beyond them."""
-    buffer = bytearray()
+    part = PartBody()
     async for chunk in iterator:
-        buffer += chunk
-        if len(buffer) >= PART_SIZE:
-            return buffer, True
-    return buffer, False
+        part.add(chunk)
+        if len(part) >= PART_SIZE:
+            return part, True
+    return part, False
 
 
 def from_url(url: str) -> S3Backend:
