@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import ctypes.util
 import threading
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -51,8 +52,36 @@ _LARGE = threading.Lock()
 _TRIM = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), "malloc_trim", None)
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """An image decoded, oriented and in RGB, reduced no further than thumbnails
+    up to ``covers`` need, for a source shown ``original`` wide and high."""
+
+    image: Image.Image
+    original: tuple[int, int]
+    covers: tuple[int, int]
+
+    @property
+    def nbytes(self) -> int:
+        return self.image.width * self.image.height * 3
+
+    def serves(self, spec: ThumbSpec) -> bool:
+        """Whether the thumbnail of ``spec`` can be made of this as well as of the source."""
+        width, height = spec.target(*self.original)
+        return width <= self.covers[0] and height <= self.covers[1]
+
+    def thumbnail(self, spec: ThumbSpec, output: Output = JPEG) -> bytes:
+        return output.encode(resize(self.image, spec, original=self.original))
+
+
 def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: Output = JPEG) -> bytes:
     """A thumbnail of the image in ``source``; ``MediaError`` if it cannot be made."""
+    return decode(source, spec, max_pixels).thumbnail(spec, output)
+
+
+def decode(source: BinaryIO, spec: ThumbSpec, max_pixels: int) -> Decoded:
+    """The image in ``source`` decoded for thumbnails up to the size of
+    ``spec``'s; ``MediaError`` if it cannot be."""
     try:
         _check_jpeg_metadata(source)
         with Image.open(source, formats=FORMATS) as image:
@@ -77,8 +106,10 @@ def image_thumbnail(source: BinaryIO, spec: ThumbSpec, max_pixels: int, output: 
                 if large and _TRIM is not None:  # back to the system before the next large one takes more
                     _TRIM(0)
             small.info["exif"] = image.info.get("exif", b"")  # what exif_transpose reads
-        oriented = ImageOps.exif_transpose(small)
-        return output.encode(resize(oriented, spec, original=(width, height)))
+        oriented = _to_rgb(ImageOps.exif_transpose(small))
+        if large and _TRIM is not None:  # and the reduction's, which is large when made for a copy
+            _TRIM(0)
+        return Decoded(oriented, (width, height), target)
     except UnidentifiedImageError:
         raise MediaError("Not an image in a supported format (JPEG, PNG, GIF, WebP, BMP, TIFF)") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
