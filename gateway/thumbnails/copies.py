@@ -31,10 +31,7 @@ import time
 from collections import OrderedDict
 
 from .images import Decoded
-from .spec import MAX_SIZE, ThumbSpec
 
-#: What a copy is decoded for: the largest box thumbnail.
-COPY_SPEC = ThumbSpec("", MAX_SIZE)
 MAX_COPY_BYTES = 8 * 1024 * 1024
 MAX_BYTES = 64 * 1024 * 1024
 MAX_COPIES = 32

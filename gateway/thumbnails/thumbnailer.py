@@ -38,7 +38,7 @@ from aiohttp import web
 
 from backends import BaseBackend, Blob, BytesBlob, NotFound, ObjectChanged, ObjectInfo
 
-from .copies import COPY_SPEC, Copies
+from .copies import Copies
 from .errors import Busy
 from .formats import JPEG, Output
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
@@ -154,7 +154,7 @@ class Thumbnailer:
         soon as it is made, before the source is closed and while it is stored."""
         started = time.perf_counter()
         try:
-            copy = None if at is None else self._copies.get(source.key, source.etag)
+            copy = self._copies.get(source.key, source.etag) if at is None else None
             if at is None and copy is None and self._copies.wanted(source.key, source.etag):
                 copy = await self._copy(source)
             if copy is not None and copy.serves(spec):
@@ -192,7 +192,7 @@ class Thumbnailer:
 
     async def _decode(self, source: ObjectInfo) -> Decoded:
         async with self._slots, self._opened(source) as file:
-            return await self._run(decode, file, COPY_SPEC, self._max_pixels)
+            return await self._run(lambda: decode(file, None, self._max_pixels).fitted())
 
     def _copied(self, version: tuple[str, str], done: asyncio.Future[Decoded]) -> None:
         del self._copying[version]
