@@ -16,6 +16,10 @@ on in the background, bounded by the pixel limit (and, for videos, by the
 frames decoded after a keyframe), and stores its result for the next
 request. Sources in memory or S3 are read in ranges, as the decoder asks for
 them, never downloaded whole.
+
+From the second size asked of an image source version on, thumbnails are
+made of a reduced copy of it kept in memory, not of the source: see
+``copies.py``.
 """
 
 from __future__ import annotations
