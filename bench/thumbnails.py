@@ -240,10 +240,11 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
     on the same files, rounds interleaved (ABBA):
 
     - repeat: 8 sources of 24 MP, each asked in 150 sizes, in one shuffled order;
-    - cold: 30 sources of 6 MP, each asked once at w200 (three times a round,
+    - cold: 30 sources of 6 MP, each asked once at w200 (four times a round,
       re-uploaded in between, so that no cache is warm);
     - first: one fresh 24 MP source at w200 over HTTP, against
-      ``pyvips.Image.thumbnail`` of the same file in this process.
+      ``pyvips.Image.thumbnail`` of the same file in this process (four
+      times a round).
     """
     import pyvips
 
@@ -313,11 +314,12 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                         if system == "gateway":
                             await upload(repeat)  # new etags: no thumbnail or copy of the last round
                         rates.setdefault(f"repeat {system}", []).append(await rate(urls(system, order)))
-                    for system in (*systems, *reversed(systems), *systems):
+                    abba = (*systems, *reversed(systems)) * 2
+                    for system in abba:
                         if system == "gateway":
                             await upload(cold)
                         rates.setdefault(f"cold {system}", []).append(await rate(urls(system, cold_work)))
-                    for system in (*systems, *reversed(systems)):
+                    for system in abba:
                         if system == "gateway":
                             await upload([first])
                             spent = await timed(lambda: get(f"{files}/first.jpg?thumb=w200"))
