@@ -14,7 +14,7 @@ A thumbnail made of a copy matches one made of the source:
 ``tests/thumbnails/test_copies.py`` checks PSNR >= 40 dB, before encoding,
 against a full decode of the original resized by Pillow's Lanczos, in seven
 sizes from 64 to 1024, landscape, portrait and EXIF-rotated (measured
-42-57 dB; the direct path 45-51).
+46-56 dB; the direct path 45-51).
 
 Bounds: a copy of at most ``MAX_COPY_BYTES`` (a larger one, of a panorama,
 is used once and not made again), at most ``MAX_COPIES`` of them in
