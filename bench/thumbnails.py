@@ -26,6 +26,7 @@ import asyncio
 import io
 import itertools
 import math
+import random
 import statistics
 import subprocess
 import sys
@@ -49,8 +50,8 @@ VIDEO_SECONDS, FPS, GOP = 12, 25, 125  # a keyframe every 5 s
 VIDEO_TIMES = {"keyframe (0 s)": 0.0, "mid-GOP (3.7 s)": 3.7, "near end (11.9 s)": 11.9}
 
 
-def make_jpeg(path: Path) -> None:
-    width, height = 6000, 4000
+def make_jpeg(path: Path, size: tuple[int, int] = (6000, 4000)) -> None:
+    width, height = size
     red = Image.linear_gradient("L").resize((width, height))
     green = Image.radial_gradient("L").resize((width, height))
     blue = Image.effect_noise((width, height), 40)
@@ -203,6 +204,162 @@ async def run(rounds: int) -> None:
     print(f"  24 MP JPEG thumbnails/s at concurrency 4: {rate:.1f}")
 
 
+THUMBOR = "/work/venvs/thumbor/bin/thumbor"
+REPEAT_SOURCES, COLD_SOURCES, CONCURRENCY = 8, 30, 4
+#: 50 sizes from 16 to 1024, each asked as wN, hN and N: 150 specs a source.
+REPEAT_SIZES = [16 + round(index * (1024 - 16) / 49) for index in range(50)]
+
+
+def thumbor_path(spec: ThumbSpec) -> str:
+    """The thumbor URL path that asks what ``spec`` asks the gateway."""
+    if spec.side == "w":
+        return f"{spec.size}x0"
+    if spec.side == "h":
+        return f"0x{spec.size}"
+    return f"fit-in/{spec.size}x{spec.size}"
+
+
+def thumbor_config(root: Path) -> str:
+    return "\n".join(
+        [
+            "LOADER = 'thumbor.loaders.file_loader'",
+            f"FILE_LOADER_ROOT_PATH = {str(root)!r}",
+            "STORAGE = 'thumbor.storages.no_storage'",
+            "RESULT_STORAGE = None",
+            "ENGINE_THREADPOOL_SIZE = 2",
+            "QUALITY = 85",  # ours
+            "ALLOW_UNSAFE_URL = True",
+            "",
+        ]
+    )
+
+
+async def versus_thumbor(rounds: int, thumbor: str) -> None:
+    """Requests per second at concurrency 4, every request a new spec, of
+    the gateway and of thumbor (file loader, no storage, two engine threads)
+    on the same files, rounds interleaved (ABBA):
+
+    - repeat: 8 sources of 24 MP, each asked in 150 sizes, in one shuffled order;
+    - cold: 30 sources of 6 MP, each asked once at w200 (four times a round,
+      re-uploaded in between, so that no cache is warm);
+    - first: one fresh 24 MP source at w200 over HTTP, against
+      ``pyvips.Image.thumbnail`` of the same file in this process (four
+      times a round).
+    """
+    import pyvips
+
+    with tempfile.TemporaryDirectory(prefix="bench-thumbor-") as tmp:
+        folder = Path(tmp)
+        sources = folder / "sources"
+        sources.mkdir()
+        repeat = [sources / f"big{index}.jpg" for index in range(REPEAT_SOURCES)]
+        cold = [sources / f"cold{index}.jpg" for index in range(COLD_SOURCES)]
+        for path in repeat:
+            make_jpeg(path)
+        for path in cold:
+            make_jpeg(path, (3000, 2000))
+        first = sources / "first.jpg"
+        make_jpeg(first)
+        specs = [ThumbSpec(side, size) for size in REPEAT_SIZES for side in ("w", "h", "")]
+        order = [(path, spec) for path in repeat for spec in specs]
+        random.Random(14).shuffle(order)
+        (folder / "thumbor.conf").write_text(thumbor_config(sources))
+        gateway_port, thumbor_port = free_port(), free_port()
+        gateway = start(
+            [sys.executable, "-m", "gateway", "--storage", f"file://{folder / 'data'}", "--port", str(gateway_port)]
+        )
+        server = start([thumbor, "-c", str(folder / "thumbor.conf"), "-p", str(thumbor_port), "-l", "error"])
+        rates: dict[str, list[float]] = {}
+        firsts: dict[str, list[float]] = {}
+        try:
+            connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
+            async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=600)) as http:
+                url = f"http://127.0.0.1:{gateway_port}"
+                thumbor_url = f"http://127.0.0.1:{thumbor_port}/unsafe"
+                await wait_ready(http, f"{url}/health")
+                await wait_ready(http, f"http://127.0.0.1:{thumbor_port}/healthcheck")
+                async with http.post(f"{url}/api/sessions", json={"title": "bench"}) as response:
+                    files = f"{url}/api/sessions/{(await response.json())['id']}/files"
+
+                async def upload(paths: list[Path]) -> None:
+                    for path in paths:
+                        form = aiohttp.FormData()
+                        form.add_field("file", path.read_bytes(), filename=path.name)
+                        async with http.post(f"{files}/upload", data=form) as response:
+                            assert response.status == 201
+
+                async def get(target: str) -> None:
+                    async with http.get(target) as response:
+                        assert response.status == 200, (target, response.status)
+                        await response.read()
+
+                async def idle() -> None:
+                    """Wait until the gateway stores no thumbnail (at most 60 s)."""
+                    for _ in range(6000):
+                        async with http.get(f"{url}/metrics") as response:
+                            if "gateway_thumbnails_queued 0.0" in await response.text():
+                                return
+                        await asyncio.sleep(0.01)
+                    raise TimeoutError("the gateway stayed busy")
+
+                async def rate(targets: list[str]) -> float:
+                    pending = iter(targets)
+
+                    async def worker() -> None:
+                        for target in pending:
+                            await get(target)
+
+                    return len(targets) / await timed(lambda: asyncio.gather(*(worker() for _ in range(CONCURRENCY))))
+
+                def urls(system: str, work: list[tuple[Path, ThumbSpec]]) -> list[str]:
+                    if system == "gateway":
+                        return [f"{files}/{path.name}?thumb={spec}" for path, spec in work]
+                    return [f"{thumbor_url}/{thumbor_path(spec)}/{path.name}" for path, spec in work]
+
+                cold_work = [(path, ThumbSpec("w", 200)) for path in cold]
+                for n in range(rounds):
+                    systems = ("gateway", "thumbor") if n % 2 == 0 else ("thumbor", "gateway")
+                    for system in systems:
+                        if system == "gateway":
+                            await upload(repeat)  # new etags: no thumbnail or copy of the last round
+                        rates.setdefault(f"repeat {system}", []).append(await rate(urls(system, order)))
+                    abba = (*systems, *reversed(systems)) * 2
+                    for system in abba:
+                        if system == "gateway":
+                            await upload(cold)
+                        rates.setdefault(f"cold {system}", []).append(await rate(urls(system, cold_work)))
+                    for system in abba:
+                        if system == "gateway":
+                            await upload([first])
+                            await idle()  # a single request to an idle gateway, as pyvips gets an idle process
+                            spent = await timed(lambda: get(f"{files}/first.jpg?thumb=w200"))
+                        else:
+                            spent = timed_sync(
+                                lambda: pyvips.Image.thumbnail(str(first), 200).write_to_buffer(".jpg[Q=85]")
+                            )
+                        firsts.setdefault("gateway" if system == "gateway" else "pyvips", []).append(spent)
+        finally:
+            for process in (gateway, server):
+                process.terminate()
+                process.wait(timeout=30)
+
+    print(f"Thumbnails vs thumbor, concurrency {CONCURRENCY}, {rounds} rounds (requests/s, median [min-max]):")
+    for name, samples in rates.items():
+        print(f"  {name:<16} {statistics.median(samples):7.1f} [{min(samples):.1f}-{max(samples):.1f}]")
+    for workload in ("repeat", "cold"):
+        ratios = [g / t for g, t in zip(rates[f"{workload} gateway"], rates[f"{workload} thumbor"], strict=True)]
+        print(
+            f"  {workload} gateway / thumbor: {statistics.median(ratios):.2f}"
+            f" [{min(ratios):.2f}-{max(ratios):.2f}] ({len(order) if workload == 'repeat' else len(cold)} requests)"
+        )
+    ratios = [g / v for g, v in zip(firsts["gateway"], firsts["pyvips"], strict=True)]
+    print(
+        f"  first request: gateway {statistics.median(firsts['gateway']) * 1000:.1f} ms,"
+        f" pyvips in-process {statistics.median(firsts['pyvips']) * 1000:.1f} ms,"
+        f" ratio {statistics.median(ratios):.2f} [{min(ratios):.2f}-{max(ratios):.2f}]"
+    )
+
+
 AVIF = Output("AVIF", "image/avif", ".avif", {"quality": 60})
 FORMAT_WIDTHS = (200, 400, 1024)
 
@@ -247,9 +404,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--formats-only", action="store_true", help="only the output formats' figures")
+    parser.add_argument("--thumbor-only", action="store_true", help="only the throughput against thumbor")
+    parser.add_argument("--thumbor", default=THUMBOR, help="thumbor's executable (PyPI thumbor 7.8 in a venv)")
     args = parser.parse_args()
+    if args.thumbor_only:
+        asyncio.run(versus_thumbor(args.rounds, args.thumbor))
+        return
     if not args.formats_only:
         asyncio.run(run(args.rounds))
+        asyncio.run(versus_thumbor(args.rounds, args.thumbor))
     formats(args.rounds)
 
 

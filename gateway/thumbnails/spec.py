@@ -38,6 +38,12 @@ class ThumbSpec:
         return max(1, round(width * self.size / height)), self.size
 
 
+def largest(width: int, height: int) -> ThumbSpec:
+    """The spec of the largest thumbnail of a ``width``×``height`` source:
+    its short side at ``MAX_SIZE`` (``h1024`` of a landscape picture)."""
+    return ThumbSpec("h" if width >= height else "w", MAX_SIZE)
+
+
 def parse_thumb(raw: str) -> ThumbSpec:
     match = SPEC.fullmatch(raw)
     size = int(match.group(2)) if match else 0

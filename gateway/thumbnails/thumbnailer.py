@@ -16,6 +16,10 @@ on in the background, bounded by the pixel limit (and, for videos, by the
 frames decoded after a keyframe), and stores its result for the next
 request. Sources in memory or S3 are read in ranges, as the decoder asks for
 them, never downloaded whole.
+
+From the second size asked of an image source version on, thumbnails are
+made of a reduced copy of it kept in memory, not of the source: see
+``copies.py``.
 """
 
 from __future__ import annotations
@@ -32,16 +36,17 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from aiohttp import web
 
 from backends import BaseBackend, Blob, BytesBlob, NotFound, ObjectChanged, ObjectInfo
 
+from .copies import Copies
 from .errors import Busy
 from .formats import JPEG, Output
 from .images import EXTENSIONS as IMAGE_EXTENSIONS
-from .images import image_thumbnail
+from .images import Decoded, decode, image_thumbnail
 from .ranges import RangeReader
 from .spec import ThumbSpec
 from .videos import EXTENSIONS as VIDEO_EXTENSIONS
@@ -49,6 +54,7 @@ from .videos import video_thumbnail
 
 BUFFER = 64 * 1024
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class Thumbnailer:
@@ -63,6 +69,7 @@ class Thumbnailer:
         timeout: float,
         concurrency: int = 2,
         backlog: int = 64,
+        copies: Copies | None = None,
     ) -> None:
         self._storage = storage
         self._observe = observe  # seconds each generation took
@@ -73,13 +80,17 @@ class Thumbnailer:
         self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="thumbnail")
         #: Per key: the task making and storing it, and the bytes once made.
         self._making: dict[str, tuple[asyncio.Task[None], asyncio.Future[bytes]]] = {}
+        self._copies = copies if copies is not None else Copies()
+        #: Per source version: the task making its copy.
+        self._copying: dict[tuple[str, str], asyncio.Future[Decoded]] = {}
 
     async def close(self) -> None:
         """Stop making thumbnails: those under way are dropped, not cached."""
-        tasks = [task for task, _ in self._making.values()]
+        tasks = [task for task, _ in self._making.values()] + list(self._copying.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        self._copies.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
     @property
@@ -147,16 +158,20 @@ class Thumbnailer:
         soon as it is made, before the source is closed and while it is stored."""
         started = time.perf_counter()
         try:
-            async with self._slots, self._storage.open(source.key) as blob, _readable(blob) as file:
-                if blob.info.etag != source.etag:  # replaced since: not what the key names
-                    raise ObjectChanged(source.key)
-                loop = asyncio.get_running_loop()
-                if at is None:
-                    work = functools.partial(image_thumbnail, file, spec, self._max_pixels, output=output)
-                else:
-                    work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels, output=output)
-                made.set_result(await loop.run_in_executor(self._executor, work))
-                self._observe(time.perf_counter() - started)
+            copy = self._copies.get(source.key, source.etag) if at is None else None
+            if at is None and copy is None and self._copies.wanted(source.key, source.etag):
+                copy = await self._copy(source)
+            if copy is not None and copy.serves(spec):
+                async with self._slots:
+                    made.set_result(await self._run(copy.thumbnail, spec, output))
+            else:
+                async with self._slots, self._opened(source) as file:
+                    if at is None:
+                        work = functools.partial(image_thumbnail, file, spec, self._max_pixels, output=output)
+                    else:
+                        work = functools.partial(video_thumbnail, file, spec, at, self._max_pixels, output=output)
+                    made.set_result(await self._run(work))
+            self._observe(time.perf_counter() - started)
         except asyncio.CancelledError:
             if not made.done():
                 made.cancel()
@@ -167,6 +182,38 @@ class Thumbnailer:
             made.set_exception(exc)
             return
         await self._storage.put_bytes(key, made.result(), content_type=output.media_type)
+
+    async def _copy(self, source: ObjectInfo) -> Decoded:
+        """The reduced copy of an image source (see ``copies.py``), made once
+        for the requests that want it at the same time."""
+        version = (source.key, source.etag)
+        making = self._copying.get(version)
+        if making is None:
+            making = asyncio.ensure_future(self._decode(source))
+            self._copying[version] = making
+            making.add_done_callback(lambda done: self._copied(version, done))
+        return await asyncio.shield(making)
+
+    async def _decode(self, source: ObjectInfo) -> Decoded:
+        async with self._slots, self._opened(source) as file:
+            return await self._run(lambda: decode(file, None, self._max_pixels).fitted())
+
+    def _copied(self, version: tuple[str, str], done: asyncio.Future[Decoded]) -> None:
+        del self._copying[version]
+        # Retrieved here: its requests may have been answered or gone already.
+        if not done.cancelled() and done.exception() is None:
+            self._copies.add(*version, done.result())
+
+    def _run(self, work: Callable[..., T], *args: object) -> asyncio.Future[T]:
+        return asyncio.get_running_loop().run_in_executor(self._executor, work, *args)
+
+    @contextlib.asynccontextmanager
+    async def _opened(self, source: ObjectInfo) -> AsyncIterator[BinaryIO]:
+        """The source's bytes, as long as they are still the version ``source`` names."""
+        async with self._storage.open(source.key) as blob, _readable(blob) as file:
+            if blob.info.etag != source.etag:  # replaced since: not what the key names
+                raise ObjectChanged(source.key)
+            yield file
 
 
 class _Named(Blob):
