@@ -10,20 +10,32 @@ it, on every backend and across processes.
 A holder that no longer exists (deleted, renamed, or a crash between the
 claim and a delete) is detected by ``is_live`` and its name taken over, so
 deletes never need to touch the claims.
+
+Old generations are pruned, but only once they are ``PRUNE_AFTER`` older
+than the newest (by the storage's own clock): a writer that read the newest
+generation and stalled before writing the next could otherwise find that
+slot pruned, re-create it with put-if-absent and believe it took a name
+that newer generations hold (two takers handed one previous holder, or two
+files of one name). A writer only ever writes right after its read, so a
+stall that long is not one this service survives anyway (storage calls time
+out well before).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import Awaitable, Callable
 
-from backends import AlreadyExists, BaseBackend, NotFound, StorageUnavailable
+from backends import AlreadyExists, BaseBackend, Entry, NotFound, StorageUnavailable
 
 _DIGITS = 12
 #: Generations kept per name; older ones are pruned. Readers only need the
 #: newest, the few before it keep a racing reader from finding nothing.
 _KEEP = 4
+#: How much older than the newest generation a pruned one must be (seconds).
+PRUNE_AFTER = 600.0
 #: Rounds a claim may lose to other writers (or to a lagging listing) before
 #: the storage is deemed not to be settling.
 _ATTEMPTS = 50
@@ -50,10 +62,19 @@ class NameClaims:
                 return 0, None
             try:
                 holder = (await self.storage.get_json(entries[-1].key))["holder"]
-            except NotFound:  # pruned by a newer writer: look again
+            except NotFound:  # the folder deleted meanwhile: look again
                 continue
+            await self._prune(entries)
             return int(entries[-1].key.rpartition("/")[2]), holder
         raise _unsettled(name)
+
+    async def _prune(self, entries: list[Entry]) -> None:
+        """Delete the generations before the newest ``_KEEP`` that are old
+        enough: an old generation left behind costs only a longer listing."""
+        cutoff = entries[-1].modified - PRUNE_AFTER
+        old = [entry.key for entry in entries[:-_KEEP] if entry.modified < cutoff]
+        with contextlib.suppress(StorageUnavailable):
+            await asyncio.gather(*(self.storage.delete(key) for key in old))
 
     async def holder(self, name: str) -> str | None:
         """The live holder of ``name``, if any."""
@@ -84,14 +105,9 @@ class NameClaims:
         raise _unsettled(name)
 
     async def _write(self, name: str, generation: int, holder: str) -> bool:
-        directory = self._dir(name)
         try:
-            await self.storage.put_json(f"{directory}{generation:0{_DIGITS}d}", {"holder": holder}, if_absent=True)
+            key = f"{self._dir(name)}{generation:0{_DIGITS}d}"
+            await self.storage.put_json(key, {"holder": holder}, if_absent=True)
         except AlreadyExists:
             return False
-        if generation > _KEEP:
-            # The claim is ours already; an old generation left behind costs
-            # only a longer listing.
-            with contextlib.suppress(StorageUnavailable):
-                await self.storage.delete(f"{directory}{generation - _KEEP:0{_DIGITS}d}")
         return True

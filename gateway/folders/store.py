@@ -314,7 +314,9 @@ class FolderStore:
                     meta.file_size = len(body)
                 else:  # a large body: its record needs its size
                     meta.file_size = (await self.storage.put(blob, body, content_type=file_type)).size
-                claimed = names.take(name, meta.id) if mode == "replace" else names.claim(name, meta.id, newest)
+                # A large body streamed since the claims were read: read them again.
+                seen = newest if isinstance(body, bytes) else None
+                claimed = names.take(name, meta.id) if mode == "replace" else names.claim(name, meta.id, seen)
                 last: list[Awaitable[Any]] = [claimed, self._write_entries(meta)]
                 if isinstance(body, bytes):
                     last.append(self.storage.put_bytes(blob, body, content_type=file_type))
