@@ -16,6 +16,7 @@ from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
+from .openapi import DOCUMENT, RenderedDocument
 from .routes import root_table
 from .sessions.errors import render_error as session_errors
 from .settings import Settings
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[LIFECYCLE] = lifecycle
     app[METRICS] = metrics
+    app[DOCUMENT] = RenderedDocument()
     app[STORAGE] = backend_from_url(settings.storage)
     # Signals around the sub-apps' rather than a cleanup context: aiohttp
     # runs a parent's cleanup context before its sub-apps' cleanups, and
