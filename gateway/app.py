@@ -16,7 +16,7 @@ from .http.forwarded import forwarded_middleware
 from .http.request_id import add_request_id_header, request_id_middleware
 from .lifecycle import Lifecycle
 from .metrics import METRICS, Metrics
-from .metrics import PATH as METRICS_PATH
+from .openapi import DOCUMENT, RenderedDocument
 from .routes import root_table
 from .sessions.errors import render_error as session_errors
 from .settings import Settings
@@ -29,6 +29,7 @@ MAX_JSON_BODY = 1024 * 1024
 def create_app(settings: Settings) -> web.Application:
     """Build the gateway; its storage starts and stops with the app."""
     lifecycle, metrics, cors = Lifecycle(), Metrics(), CorsPolicy(settings.cors_origins)
+    table = root_table(metrics)
     app = web.Application(
         client_max_size=MAX_JSON_BODY,
         middlewares=[
@@ -38,7 +39,7 @@ def create_app(settings: Settings) -> web.Application:
             forwarded_middleware(settings.trusted_proxies),
             unrouted_middleware({"/api/": session_errors, "/v1/": folder_errors}),
             *([cors.middleware()] if cors.enabled else []),
-            path_guard(settings.api_keys, {METRICS_PATH}),
+            path_guard(settings.api_keys, table.keyed_paths()),
             compression_middleware,
         ],
     )
@@ -48,12 +49,13 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[LIFECYCLE] = lifecycle
     app[METRICS] = metrics
+    app[DOCUMENT] = RenderedDocument()
     app[STORAGE] = backend_from_url(settings.storage)
     # Signals around the sub-apps' rather than a cleanup context: aiohttp
     # runs a parent's cleanup context before its sub-apps' cleanups, and
     # thumbnails and folder processing still use the storage as they stop.
     app.on_startup.append(_start_storage)
-    root_table(metrics).install(app)
+    table.install(app)
     shared = Shared(settings, app[STORAGE], metrics, cors)
     app.add_subapp("/api", sessions.create_app(shared))
     app.add_subapp("/v1", folders.create_app(shared))

@@ -12,7 +12,6 @@ document against the router and the handlers.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
@@ -178,13 +177,22 @@ def _optional(field: dict[str, Any]) -> dict[str, Any]:
     return field
 
 
-#: Each app's document but its ``servers``, rendered once: an app's routes
-#: do not change once it runs, and rendering takes tens of milliseconds.
-_rendered: weakref.WeakKeyDictionary[web.Application, dict[str, Any]] = weakref.WeakKeyDictionary()
+class RenderedDocument:
+    """The app's document but its ``servers``, rendered on the first request
+    for it: an app's routes do not change once it runs, and rendering takes
+    tens of milliseconds (too many to spend on every app the tests start)."""
+
+    def __init__(self) -> None:
+        self._document: dict[str, Any] | None = None
+
+    def of(self, app: web.Application, origin: str) -> dict[str, Any]:
+        if self._document is None:
+            self._document = document(app, origin)
+        return {**self._document, "servers": [{"url": origin}]}
+
+
+DOCUMENT = web.AppKey("document", RenderedDocument)
 
 
 async def openapi(request: web.Request) -> web.Response:
-    origin = str(request.url.origin())
-    if request.app not in _rendered:
-        _rendered[request.app] = document(request.app, origin)
-    return web.json_response({**_rendered[request.app], "servers": [{"url": origin}]})
+    return web.json_response(request.app[DOCUMENT].of(request.app, str(request.url.origin())))

@@ -57,7 +57,9 @@ class NameClaims:
     async def newest(self, name: str) -> tuple[int, str | None]:
         """(generation, holder) of the newest claim; (0, None) if none."""
         for _ in range(_ATTEMPTS):
-            entries = await self.storage.list(self._dir(name), limit=1000)
+            # Every page: a busy name holds more than one page of
+            # generations younger than PRUNE_AFTER.
+            entries = [entry async for entry in self.storage.iter_all(self._dir(name))]
             if not entries:
                 return 0, None
             try:

@@ -8,7 +8,9 @@ three rounds, what each round holds at once:
    (one read of the upload stream) is received whole;
 2. a larger body's bytes;
 3. the record, the small body's bytes, the two index entries, the
-   original's marker (``_same_original``) and the name claim.
+   original's marker (``_same_original``) and the name claim; in
+   ``replace`` mode the take-over of the name comes after the rest has
+   landed, so that a replace that fails leaves the old file its name.
 
 Why this order holds, and what a crash at any point leaves:
 
@@ -314,13 +316,18 @@ class FolderStore:
                     meta.file_size = len(body)
                 else:  # a large body: its record needs its size
                     meta.file_size = (await self.storage.put(blob, body, content_type=file_type)).size
-                # A large body streamed since the claims were read: read them again.
-                seen = newest if isinstance(body, bytes) else None
-                claimed = names.take(name, meta.id) if mode == "replace" else names.claim(name, meta.id, seen)
-                last: list[Awaitable[Any]] = [claimed, self._write_entries(meta)]
+                writes: list[Awaitable[Any]] = [self._write_entries(meta)]
                 if isinstance(body, bytes):
-                    last.append(self.storage.put_bytes(blob, body, content_type=file_type))
-                holder = (await _together(*last))[0]
+                    writes.append(self.storage.put_bytes(blob, body, content_type=file_type))
+                if mode == "replace":
+                    # The name moves only once the new file is whole: an upload
+                    # that fails here leaves the old file its name.
+                    await _together(*writes)
+                    holder = await names.take(name, meta.id)
+                else:
+                    # A large body streamed since the claims were read: read them again.
+                    seen = newest if isinstance(body, bytes) else None
+                    holder = (await _together(names.claim(name, meta.id, seen), *writes))[0]
                 stored, skipped = await self._settle(folder, meta, names, mode, holder)
             if not skipped and self.job_lease < self.upload_lease:
                 # The lease the upload left is this process's time to start

@@ -51,7 +51,8 @@ class Operation:
     upload: bool = False
     errors: tuple[int, ...] = ()
     deprecated: bool = False
-    #: Needs no API key.
+    #: Needs no API key: the root app guards its other operations (see
+    #: ``keyed_paths``); a family's app asks a key on every route.
     public: bool = False
     #: Paths routed to the same operation and left out of the document: the
     #: form without the trailing slash, which clients may also call.
@@ -90,6 +91,11 @@ class RouteTable:
     #: The schema of each path parameter, by name.
     path_params: Mapping[str, Mapping[str, Any]]
     errors: Errors | None = None
+
+    def keyed_paths(self) -> set[str]:
+        """The paths of the operations that need a key: what the root app's
+        ``auth.path_guard`` guards (its operations have no path parameters)."""
+        return {op.path for op in self.operations if not op.public}
 
     def install(self, app: web.Application) -> None:
         """Add the routes, in the table's order (literal segments before

@@ -149,3 +149,15 @@ async def test_old_generations_are_pruned(
     monkeypatch.setattr(gateway.folders.claims, "PRUNE_AFTER", 0.0)
     assert await claims.holder("notes.txt") == "holder-19"
     assert len(await storage.list(PREFIX)) == 4
+
+
+async def test_the_newest_of_more_generations_than_one_listing_page() -> None:
+    storage = MemoryBackend()
+    claims = NameClaims(storage, PREFIX, lambda name, holder: _true())
+    for n in range(1100):  # none old enough to prune
+        assert await claims.take("busy.txt", f"h{n}") == (f"h{n - 1}" if n else None)
+    assert await claims.holder("busy.txt") == "h1099"
+
+
+async def _true() -> bool:
+    return True

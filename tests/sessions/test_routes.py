@@ -46,3 +46,16 @@ def test_any_file_name_reaches_the_view() -> None:
                 assert response.status_code == 400, (method, name)
                 if method != "HEAD":
                     assert response.json()["error"]["type"] == "validation_error"
+
+
+def test_a_download_ignores_what_only_thumbnails_and_links_read() -> None:
+    """``time`` means something only with ``thumb``, ``exp`` only to the
+    link check (off without keys): a plain download is not refused for them."""
+    with ThreadedGateway(Settings(storage="memory://")) as gateway:
+        session = httpx.post(f"{gateway.url}/api/sessions", json={"title": "queries"}).json()["id"]
+        files = f"{gateway.url}/api/sessions/{session}/files"
+        assert httpx.post(f"{files}/upload", files={"file": ("a.txt", b"abc")}).status_code == 201
+        response = httpx.get(f"{files}/a.txt", params={"time": "abc", "exp": "soon"})
+        assert (response.status_code, response.content) == (200, b"abc")
+        refused = httpx.get(f"{files}/a.txt", params={"time": "abc", "thumb": "100"})
+        assert refused.status_code == 400 and refused.json()["error"]["type"] == "validation_error"
