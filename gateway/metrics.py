@@ -42,6 +42,12 @@ class Metrics:
         self.thumbnails_queued = Gauge(
             "gateway_thumbnails_queued", "Thumbnails waiting for a worker or being made", registry=self.registry
         )
+        self.thumbnail_copies = Gauge(
+            "gateway_thumbnail_copies", "Reduced image copies kept in memory for thumbnails", registry=self.registry
+        )
+        self.thumbnail_copy_bytes = Gauge(
+            "gateway_thumbnail_copy_bytes", "Bytes of the reduced image copies kept in memory", registry=self.registry
+        )
         self.processing_seconds = Histogram(
             "gateway_processing_seconds",
             "Time to process an uploaded folder file, by final status",

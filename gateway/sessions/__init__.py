@@ -25,6 +25,8 @@ def create_app(shared: Shared) -> web.Application:
         timeout=settings.thumbnail_timeout,
     )
     metrics.thumbnails_queued.set_function(lambda: app[THUMBNAILS].in_progress)
+    metrics.thumbnail_copies.set_function(lambda: len(app[THUMBNAILS].copies))
+    metrics.thumbnail_copy_bytes.set_function(lambda: app[THUMBNAILS].copies.nbytes)
     app.on_cleanup.append(_close_thumbnailer)
     TABLE.install(app)
     return app

@@ -80,34 +80,38 @@ class SessionStore:
         """Delete the files first: an interrupted delete can be retried."""
         await self.get(session_id)
         await self.storage.delete_prefix(f"{THUMBS}{session_id}/")
-        await self.storage.delete_prefix(f"{FILES}{session_id}/")
+        await self.storage.delete_prefix(self.files_prefix(session_id))
         await self.storage.delete(f"{RECORDS}{session_id}.json")
 
-    def _file_key(self, session_id: str, name: str) -> str:
-        return f"{FILES}{session_id}/{name}"
+    def files_prefix(self, session_id: str) -> str:
+        return f"{FILES}{session_id}/"
+
+    def file_key(self, session_id: str, name: str) -> str:
+        """The storage key of a session's file (and of its thumbnails' source)."""
+        return f"{self.files_prefix(session_id)}{name}"
 
     async def files(self, session_id: str) -> list[tuple[str, Entry]]:
         """(name, entry) of each file of the session, by name."""
-        prefix = self._file_key(session_id, "")
+        prefix = self.files_prefix(session_id)
         return [(entry.key[len(prefix) :], entry) async for entry in self.storage.iter_all(prefix)]
 
     def thumbnail_prefix(self, session_id: str, name: str) -> str:
         return f"{THUMBS}{session_id}/{name}/"
 
     async def put_file(self, session_id: str, name: str, chunks: AsyncIterable[bytes]) -> ObjectInfo:
-        info = await self.storage.put(self._file_key(session_id, name), chunks, content_type=content_type_of(name))
+        info = await self.storage.put(self.file_key(session_id, name), chunks, content_type=content_type_of(name))
         await self.storage.delete_prefix(self.thumbnail_prefix(session_id, name))
         return info
 
     async def stat_file(self, session_id: str, name: str) -> ObjectInfo:
-        return await self.storage.stat(self._file_key(session_id, name))
+        return await self.storage.stat(self.file_key(session_id, name))
 
     def open_file(self, session_id: str, name: str) -> contextlib.AbstractAsyncContextManager[Blob]:
-        return self.storage.open(self._file_key(session_id, name))
+        return self.storage.open(self.file_key(session_id, name))
 
     async def delete_file(self, session_id: str, name: str) -> bool:
         await self.storage.delete_prefix(self.thumbnail_prefix(session_id, name))
-        return await self.storage.delete(self._file_key(session_id, name))
+        return await self.storage.delete(self.file_key(session_id, name))
 
 
 SESSIONS = web.AppKey("sessions", SessionStore)

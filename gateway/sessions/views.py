@@ -105,7 +105,10 @@ async def get_session(request: web.Request) -> web.Response:
 
 
 async def delete_session(request: web.Request) -> web.Response:
-    await request.config_dict[SESSIONS].delete(parse_session_id(request.match_info["id"]))
+    session_id, sessions = parse_session_id(request.match_info["id"]), request.config_dict[SESSIONS]
+    await sessions.delete(session_id)
+    # With its stored thumbnails, this process's copies of its images go.
+    request.config_dict[THUMBNAILS].forget_under(sessions.files_prefix(session_id))
     return web.Response(status=204)
 
 
@@ -117,8 +120,10 @@ async def list_files(request: web.Request) -> web.Response:
 
 async def upload_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
+    sessions = request.config_dict[SESSIONS]
     async with receiving(request, check_name) as upload:
-        info = await request.config_dict[SESSIONS].put_file(session_id, upload.name, upload.chunks)
+        info = await sessions.put_file(session_id, upload.name, upload.chunks)
+    request.config_dict[THUMBNAILS].forget(sessions.file_key(session_id, upload.name))
     location = located(request, FILE_ROUTE, id=session_id, filename=upload.name)
     return web.json_response(
         file_infos(request, session_id, [(upload.name, info)])[0], status=201, headers={hdrs.LOCATION: str(location)}
@@ -181,6 +186,10 @@ async def thumbnail(
 async def delete_file(request: web.Request) -> web.Response:
     session_id = await existing_session(request)
     name = check_name(request.match_info["filename"])
-    if not await request.config_dict[SESSIONS].delete_file(session_id, name):
+    sessions = request.config_dict[SESSIONS]
+    deleted = await sessions.delete_file(session_id, name)
+    # Even if another process deleted it first: its copies here are of no use.
+    request.config_dict[THUMBNAILS].forget(sessions.file_key(session_id, name))
+    if not deleted:
         raise file_not_found(session_id, name)
     return web.Response(status=204)

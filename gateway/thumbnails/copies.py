@@ -19,13 +19,19 @@ sizes from 64 to 1024, landscape, portrait and EXIF-rotated (measured
 Bounds: a copy of at most ``MAX_COPY_BYTES`` (a larger one, of a panorama,
 is used once and not made again), at most ``MAX_COPIES`` of them in
 ``MAX_BYTES`` in all, least recently used evicted first, each dropped after
-``IDLE`` seconds unused, all dropped when the thumbnailer closes. Copies
-are keyed by the source's key and etag: a re-upload (new etag) never meets
-the old copy, which is dropped as soon as the new version is asked for; a
-deleted file's copy can no longer be asked for and goes by eviction or
-idleness. Nothing is written to storage: each gateway process keeps its
-own (a copy in storage would be encoded and decoded again, or 4.5 MiB of
-raw pixels written per source; not measured).
+``IDLE`` seconds unused, all dropped when the thumbnailer closes.
+
+Removed with the file: the process that deletes a file, deletes its session
+or uploads it again drops that file's copies (``forget``) at once, with the
+stored thumbnails. Other gateway processes sharing the storage cannot be
+told, and need not be: copies are keyed by the source's key and etag, so a
+re-upload (new etag) never meets an old copy (which each process drops as
+soon as it is asked for the new version), and a deleted file's copy can no
+longer be asked for (every thumbnail request reads the file's etag first)
+and goes by eviction or idleness, within the bounds above. Nothing is
+written to storage: each gateway process keeps its own (a copy in storage
+would be encoded and decoded again, or 4.5 MiB of raw pixels written per
+source; not measured).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 
 from .images import Decoded
 
@@ -108,6 +115,13 @@ class Copies:
             self._remove(next(iter(self._copies)))
         if self._sweep is None:
             self._sweep = asyncio.get_running_loop().call_later(self._idle, self._drop_idle)
+
+    def forget(self, source: Callable[[str], bool]) -> None:
+        """Drop every version of the sources whose key ``source`` matches."""
+        for version in [version for version in self._copies if source(version[0])]:
+            self._remove(version)
+        for version in [version for version in self._seen if source(version[0])]:
+            del self._seen[version]
 
     def clear(self) -> None:
         self._copies.clear()

@@ -83,15 +83,36 @@ class Thumbnailer:
         self._copies = copies if copies is not None else Copies()
         #: Per source version: the task making its copy.
         self._copying: dict[tuple[str, str], asyncio.Future[Decoded]] = {}
+        #: Copies being made of sources forgotten since: not to be kept.
+        self._forgotten: set[asyncio.Future[Decoded]] = set()
 
     async def close(self) -> None:
         """Stop making thumbnails: those under way are dropped, not cached."""
-        tasks = [task for task, _ in self._making.values()] + list(self._copying.values())
+        tasks = [task for task, _ in self._making.values()] + [*self._copying.values(), *self._forgotten]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         self._copies.clear()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+    def forget(self, key: str) -> None:
+        """Drop the copies of the source at ``key``, deleted or replaced:
+        see ``copies.py``."""
+        self._forget(lambda source: source == key)
+
+    def forget_under(self, prefix: str) -> None:
+        """Drop the copies of every source whose key starts with ``prefix``."""
+        self._forget(lambda source: source.startswith(prefix))
+
+    def _forget(self, source: Callable[[str], bool]) -> None:
+        self._copies.forget(source)
+        # A copy being made of a source read before it went is not kept.
+        for version in [version for version in self._copying if source(version[0])]:
+            self._forgotten.add(self._copying.pop(version))
+
+    @property
+    def copies(self) -> Copies:
+        return self._copies
 
     @property
     def in_progress(self) -> int:
@@ -199,9 +220,13 @@ class Thumbnailer:
             return await self._run(lambda: decode(file, None, self._max_pixels).fitted())
 
     def _copied(self, version: tuple[str, str], done: asyncio.Future[Decoded]) -> None:
-        del self._copying[version]
         # Retrieved here: its requests may have been answered or gone already.
-        if not done.cancelled() and done.exception() is None:
+        made = not done.cancelled() and done.exception() is None
+        if done in self._forgotten:
+            self._forgotten.discard(done)
+            return
+        del self._copying[version]
+        if made:
             self._copies.add(*version, done.result())
 
     def _run(self, work: Callable[..., T], *args: object) -> asyncio.Future[T]:

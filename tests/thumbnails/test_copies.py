@@ -32,6 +32,7 @@ from gateway.thumbnails.spec import ThumbSpec, parse_thumb
 
 from ..mix_client import upload
 from ..server import ThreadedGateway
+from ..test_metrics import samples, value
 from .media import encode
 
 PNG = Output("PNG", "image/png", ".png")
@@ -165,6 +166,56 @@ async def test_concurrent_sizes_share_one_copy() -> None:
         await thumbnails.close()
 
 
+class GatedStorage(CountingStorage):
+    """Counting storage whose second open of a source (the copy's) waits
+    for ``gate``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate, self.waiting = asyncio.Event(), asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def _open(self, key: str) -> AsyncIterator[Blob]:
+        async with super()._open(key) as blob:
+            if self.opened.count(key) == 2:
+                self.waiting.set()
+                await self.gate.wait()
+            yield blob
+
+
+async def test_a_copy_made_while_its_file_is_forgotten_is_not_kept() -> None:
+    storage = GatedStorage()
+    copies = Copies()
+    thumbnails = Thumbnailer(storage, max_pixels=LIMIT, observe=lambda _: None, timeout=30, copies=copies)
+    try:
+        await storage.put_bytes("a.jpg", jpeg(picture(3000, 2000)))
+        await thumbnail(thumbnails, storage, "w100")
+        second = asyncio.ensure_future(thumbnail(thumbnails, storage, "w200"))
+        await storage.waiting.wait()  # the copy has the source open
+        thumbnails.forget("a.jpg")
+        storage.gate.set()
+        assert (await second).width == 200  # answered: the file was there when read
+        assert (len(copies), copies.nbytes) == (0, 0)
+        for raw in ("w300", "w400"):  # asked for anew: made directly, then of a new copy
+            await thumbnail(thumbnails, storage, raw)
+        assert len(copies) == 1 and storage.opened == ["a.jpg"] * 4
+    finally:
+        await thumbnails.close()
+
+
+async def test_forget_drops_only_that_file_and_forget_under_a_prefix() -> None:
+    copies = Copies()
+    for key in ("s/1/a.jpg", "s/1/a.jpg.png", "s/2/a.jpg"):
+        copies.wanted(key, "e")
+        copies.add(key, "e", fake(10, 10))
+    copies.forget("s/1/a.jpg".__eq__)
+    assert [copies.get(key, "e") is None for key in ("s/1/a.jpg", "s/1/a.jpg.png", "s/2/a.jpg")] == [True, False, False]
+    assert not copies.wanted("s/1/a.jpg", "e")  # forgotten as asked for too: its next copy waits for a second ask
+    copies.forget(lambda key: key.startswith("s/1/"))
+    assert (len(copies), copies.nbytes) == (1, 300)
+    copies.clear()
+
+
 def fake(width: int, height: int) -> Decoded:
     return Decoded(Image.new("RGB", (width, height)), (width, height), 1, (width, height), (width, height))
 
@@ -217,3 +268,37 @@ def test_reupload_through_the_api_shows_the_new_picture_in_every_size(
         assert made.size == expected.size
         # JPEG q85 on the way: 30-36 dB; the old picture, resized to match, scores 11.
         assert psnr(expected, made.convert("RGB")) >= 25
+
+
+def copies_held(gateway: ThreadedGateway) -> tuple[float, float]:
+    """The copies this gateway keeps, and their bytes, from its metrics."""
+    found = samples(gateway)
+    return value(found, "gateway_thumbnail_copies"), value(found, "gateway_thumbnail_copy_bytes")
+
+
+def test_deleting_or_replacing_a_file_or_its_session_drops_its_copies(
+    gateway: ThreadedGateway, mix: Mix, session_id: str
+) -> None:
+    files = f"{gateway.url}/api/sessions/{session_id}/files"
+
+    def sizes(name: str) -> None:
+        for spec in ("w100", "w300"):  # the second is made of a copy, kept
+            assert httpx.get(f"{files}/{name}?thumb={spec}", timeout=60).status_code == 200
+
+    upload(mix, session_id, "a.jpg", jpeg(picture(1600, 1200)))
+    upload(mix, session_id, "b.jpg", jpeg(picture(1200, 1600)))
+    sizes("b.jpg")
+    count, of_b = copies_held(gateway)
+    assert count == 1 and of_b > 1024 * 1024
+    sizes("a.jpg")
+    count, of_both = copies_held(gateway)
+    assert count == 2 and of_both > of_b
+
+    mix.files.delete_session_file(id=session_id, filename="a.jpg")
+    assert copies_held(gateway) == (1, of_b)  # a's copy went, b's stays
+    upload(mix, session_id, "b.jpg", jpeg(picture(1200, 1600, colour=(20, 20, 250))))
+    assert copies_held(gateway) == (0, 0)
+    sizes("b.jpg")
+    assert copies_held(gateway)[0] == 1
+    mix.sessions.delete(id=session_id)
+    assert copies_held(gateway) == (0, 0)
