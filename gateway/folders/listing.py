@@ -23,16 +23,21 @@ not even where etags are content hashes (S3). Then:
 A change cut after its first entries write leaves entries that do not
 name the record: those folders are read at every page, never cached, and
 once the entry is older than ``grace`` the read rewrites it for the record
-it found (with a new nonce). The grace must exceed the time a PATCH takes
-between its writes (storage calls time out well within it), or a repair
-could land between them. A change cut after its record write leaves
-entries that name that record (the first write), so it is cached as it is.
+it found (with a new nonce). The grace keeps reads from rewriting the
+entries of a PATCH still running (storage calls time out well within it);
+a rewrite that lands amid one anyway is overwritten by its last write. A
+change cut after its record write leaves entries that name that record
+(its first write), so it is cached as it is.
+
 Two PATCHes of one folder that race leave the record of the one whose
-record write came last, and entries naming it once its second entries
-write lands; until then the folder is not cached, unless that PATCH is
-cut right there (a race and a crash at once): then a process that cached
-the other PATCH's folder in between keeps serving it until its entries are
-written again (the next change, or a repair by any process that reads it).
+record write came last. A process may have cached the other's folder
+just before that write; it serves it until the last PATCH's second
+entries write lands, one storage round later. Only if that PATCH is cut
+right there (a race and a crash at once) does it serve it longer: until
+the entries are written again, by the next change of the folder or by a
+repair (after the grace) of a process that reads the folder because it
+has not cached it.
+
 Entries written empty by older versions are repaired the same way as cut
 changes, so existing data keeps paging.
 """

@@ -97,8 +97,8 @@ async def test_a_change_cut_between_its_writes_is_read_then_repaired(backend: Ba
     other.folder_pages.grace = 0
     await pages(other)
     assert await versions(store, folder) == [entry_content(record_bytes(folder))[:32]] * 2
-    # The record changed with the entries left behind (as a cut rollback or
-    # two racing PATCHes leave): served as stored, never the cached copy.
+    # The record changed with the entries left behind (as a PATCH cut amid
+    # a race leaves): served as stored, never the cached copy.
     changed = folder.model_copy(update={"description": "written"})
     stale = await backend.get_bytes(store.folder_index.key("asc", folder.created_at, folder.id))
     await store.folder_pages.save(changed, new=False)
