@@ -1,4 +1,5 @@
-"""Reading many small records at once, a bounded number at a time.
+"""Reading many small records at once, a bounded number at a time, and
+running writes together.
 
 Both API families keep one JSON object per record; what a listing still has
 to read one by one (sessions missing from the pack, a folder page's records
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Record = TypeVar("Record")
@@ -34,3 +35,14 @@ async def read_each(
                 return None
 
     return await asyncio.gather(*(one(item) for item in items))
+
+
+async def together(*steps: Awaitable[Any]) -> list[Any]:
+    """Run ``steps`` at once and wait for every one of them, then raise the
+    first error if any: so that a cleanup after an error never races a
+    write still in flight."""
+    results = await asyncio.gather(*steps, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

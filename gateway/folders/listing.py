@@ -10,22 +10,36 @@ not even where etags are content hashes (S3). Then:
   from reads that agree: the record and the entry, read together, name the
   same version; a page is one listing of ``limit`` entries, a cached folder
   for each entry whose etag is known, and reads only for the others;
-- a change writes the entries first and then the record (``save``), so that
-  while an entry keeps its etag the record it was checked against is the
-  current one: every write of an existing record follows a write of its
-  entries. A new folder's record goes first, as before: an entry never
-  names a folder that was never written;
+- a change writes the entries, then the record, then the entries again
+  (``save``): every write of an existing record is followed by a write of
+  its entries naming it, so a cached (entry etag, folder) pair outlives no
+  record write, however PATCHes interleave; the first write makes a change
+  cut before its second one safe (see below). A new folder's record goes
+  first, as before: an entry never names a folder that was never written;
 - a cursor's position (its creation time, which never changes) comes from
   the cache too; that the cursor still exists is checked at the same time
   as the page is listed, so a deleted cursor still gets its 400.
 
-A crash between a change's two writes (or two PATCHes racing) leaves
-entries that do not name the record: those folders are read at every page,
-never cached, and once the entry is older than ``grace`` the read rewrites
-it for the record it found (with a new nonce). The grace must exceed the
-time between a PATCH's two writes (storage calls time out well within
-it), or a repair could land between them. Entries written empty by older
-versions are repaired the same way, so existing data keeps paging.
+A change cut after its first entries write leaves entries that do not
+name the record: those folders are read at every page, never cached, and
+once the entry is older than ``grace`` the read rewrites it for the record
+it found (with a new nonce). The grace keeps reads from rewriting the
+entries of a PATCH still running (storage calls time out well within it);
+a rewrite that lands amid one anyway is overwritten by its last write. A
+change cut after its record write leaves entries that name that record
+(its first write), so it is cached as it is.
+
+Two PATCHes of one folder that race leave the record of the one whose
+record write came last. A process may have cached the other's folder
+just before that write; it serves it until the last PATCH's second
+entries write lands, one storage round later. Only if that PATCH is cut
+right there (a race and a crash at once) does it serve it longer: until
+the entries are written again, by the next change of the folder or by a
+repair (after the grace) of a process that reads the folder because it
+has not cached it.
+
+Entries written empty by older versions are repaired the same way as cut
+changes, so existing data keeps paging.
 """
 
 from __future__ import annotations
@@ -36,12 +50,12 @@ import json
 import time
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from backends import BaseBackend, Entry, NotFound, ObjectChanged
 
-from ..records import read_each
+from ..records import read_each, together
 from .exceptions import BadCursor
 from .index import Order, TimeIndex
 from .models import Folder
@@ -52,6 +66,7 @@ GRACE = 300.0
 CACHED = 10_000
 #: Creation times of cursors kept per process.
 CURSORS = 100_000
+#: Records read at once (pages, stats, file pages): a default page of 50 in one round.
 READ_CONCURRENCY = 50
 
 
@@ -79,15 +94,19 @@ class FolderPages:
         self._folders: OrderedDict[tuple[str, str], Folder] = OrderedDict()
         self._created: OrderedDict[str, datetime] = OrderedDict()
 
-    async def save(self, folder: Folder, *, new: bool) -> None:
+    async def save(
+        self, folder: Folder, *, new: bool, claim: Callable[[], Awaitable[str | None]] | None = None
+    ) -> str | None:
         """Write the folder's record and its index entries, in the order the
-        module docstring gives."""
+        module docstring gives. ``claim`` (of a new name, which needs the
+        record written) runs with the last write, saving a round; its
+        answer is returned once both have landed."""
         record = record_bytes(folder)
         if not new:
             await self.index.add(folder.created_at, folder.id, entry_content(record))
         await self.storage.put_bytes(self.record_key(folder.id), record, content_type="application/json")
-        if new:
-            await self.index.add(folder.created_at, folder.id, entry_content(record))
+        claimed = claim() if claim else _none()
+        return (await together(self.index.add(folder.created_at, folder.id, entry_content(record)), claimed))[1]
 
     async def page(self, order: Order, limit: int, after: str | None, before: str | None) -> list[Folder]:
         """The folders of one page, as ``TimeIndex.page`` orders them."""
@@ -163,6 +182,10 @@ class FolderPages:
         self._created.move_to_end(folder.id)
         while len(self._created) > CURSORS:
             self._created.popitem(last=False)
+
+
+async def _none() -> None:
+    return None
 
 
 def not_a_cursor(item_id: str | None) -> BadCursor:

@@ -53,13 +53,13 @@ from aiohttp import web
 
 from backends import BaseBackend, Blob, NotFound
 
-from ..records import read_each
+from ..records import read_each, together
 from . import keys
 from .claims import NameClaims
 from .exceptions import DuplicateName, FileNotFound, FolderNotFound, NameTaken, TooManyCopies
 from .index import Order, TimeIndex
 from .jobs import Job, Jobs
-from .listing import FolderPages, not_a_cursor
+from .listing import READ_CONCURRENCY, FolderPages, not_a_cursor
 from .models import (
     CreateFolder,
     FileMetadata,
@@ -73,8 +73,6 @@ from .models import (
 )
 
 Duplicates = Literal["skip", "error", "suffix", "replace"]
-#: Records read at once for a page: a default page of 50 in one round.
-READ_CONCURRENCY = 50
 #: Copies ``name_(N).ext`` tried before an upload in suffix mode gives up.
 MAX_SUFFIX = 10_000
 
@@ -139,12 +137,14 @@ class FolderStore:
 
     async def update_folder(self, folder_id: str, request: UpdateFolder) -> Folder:
         """A new name is written before it is claimed, as on create, so that
-        the claim's holder is seen to hold it; a lost claim puts the old back."""
+        the claim's holder is seen to hold it (the claim goes with the last
+        of ``save``'s writes); a lost claim puts the old back."""
         folder = await self.get_folder(folder_id)
         changes = {name: getattr(request, name) for name in request.model_fields_set}
         updated = folder.model_copy(update=changes | {"updated_at": now()})
-        await self.folder_pages.save(updated, new=False)
-        if updated.name != folder.name and await self.folder_names.claim(updated.name, folder.id) is not None:
+        renamed = updated.name != folder.name
+        claim = (lambda: self.folder_names.claim(updated.name, folder.id)) if renamed else None
+        if await self.folder_pages.save(updated, new=False, claim=claim) is not None:
             await self.folder_pages.save(folder, new=False)
             raise NameTaken(f"A folder named '{updated.name}' already exists")
         return updated
@@ -294,7 +294,7 @@ class FolderStore:
             # Upstream's duplicate: a file uploaded under the same name, even
             # if it was stored as name_(N).ext. Answered before the body is
             # read; the claim below still decides races.
-            folder, existing = await _together(self.get_folder(folder_id), self._same_original(folder_id, name))
+            folder, existing = await together(self.get_folder(folder_id), self._same_original(folder_id, name))
             if existing is not None:
                 if mode == "error":
                     raise _exists(folder, name)
@@ -304,7 +304,7 @@ class FolderStore:
             folder_read = self.get_folder(folder_id)
         job = Job(folder_id=folder_id, file_name=name, created_at=meta.created_at)
         try:
-            newest, body, _, folder = await _together(
+            newest, body, _, folder = await together(
                 names.newest(name),
                 _whole_or_stream(chunks),
                 self.jobs.lease(meta.id, job, self.upload_lease),
@@ -322,12 +322,12 @@ class FolderStore:
                 if mode == "replace":
                     # The name moves only once the new file is whole: an upload
                     # that fails here leaves the old file its name.
-                    await _together(*writes)
+                    await together(*writes)
                     holder = await names.take(name, meta.id)
                 else:
                     # A large body streamed since the claims were read: read them again.
                     seen = newest if isinstance(body, bytes) else None
-                    holder = (await _together(names.claim(name, meta.id, seen), *writes))[0]
+                    holder = (await together(names.claim(name, meta.id, seen), *writes))[0]
                 stored, skipped = await self._settle(folder, meta, names, mode, holder)
             if not skipped and self.job_lease < self.upload_lease:
                 # The lease the upload left is this process's time to start
@@ -341,7 +341,7 @@ class FolderStore:
 
     async def _write_entries(self, meta: FileMetadata) -> None:
         """The record and what finds it: the index entries and the original's marker."""
-        await _together(
+        await together(
             self.storage.put_json(keys.record(meta.source_id, meta.id), meta.wire()),
             self._index(meta.source_id).add(meta.created_at, meta.id),
             self.storage.put_bytes(keys.original(meta.source_id, meta.original_file_name, meta.id), b""),
@@ -407,7 +407,7 @@ class FolderStore:
         can be redone: by a client while the record is listed, then by the
         scan that takes over the job."""
         folder_id = meta.source_id
-        await _together(
+        await together(
             self.storage.delete(keys.blob(folder_id, meta.id)),
             self.storage.delete(keys.content(folder_id, meta.id)),
             self._index(folder_id).remove(meta.created_at, meta.id),
@@ -432,7 +432,7 @@ class FolderStore:
                 self._index(folder_id).remove(job.created_at, file_id),
                 self.storage.delete(keys.original(folder_id, job.file_name, file_id)),
             ]
-        await _together(*removals)
+        await together(*removals)
         await self.jobs.remove(file_id)
 
     async def complete_cut_upload(self, meta: FileMetadata) -> bool:
@@ -442,7 +442,7 @@ class FolderStore:
         or the original's marker: written again (the same empty objects)."""
         if not await self._exists(keys.blob(meta.source_id, meta.id)):
             return False
-        await _together(
+        await together(
             self._index(meta.source_id).add(meta.created_at, meta.id),
             self.storage.put_bytes(keys.original(meta.source_id, meta.original_file_name, meta.id), b""),
         )
@@ -527,17 +527,6 @@ async def _whole_or_stream(chunks: AsyncIterable[bytes]) -> bytes | AsyncIterato
             yield chunk
 
     return stream()
-
-
-async def _together(*steps: Awaitable[Any]) -> list[Any]:
-    """Run ``steps`` at once and wait for every one of them, then raise the
-    first error if any: so that a cleanup after an error never races a
-    write still in flight."""
-    results = await asyncio.gather(*steps, return_exceptions=True)
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
-    return results
 
 
 async def _ready(folder: Folder) -> Folder:

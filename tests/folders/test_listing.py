@@ -4,6 +4,7 @@ whatever changes, crashes, legacy entries and other processes left."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import signal
 from concurrent.futures import ThreadPoolExecutor
@@ -12,6 +13,7 @@ import httpx
 import pytest
 
 from backends import BaseBackend, backend_from_url
+from gateway.folders import keys
 from gateway.folders.exceptions import BadCursor
 from gateway.folders.index import Order
 from gateway.folders.listing import entry_content, record_bytes
@@ -95,8 +97,8 @@ async def test_a_change_cut_between_its_writes_is_read_then_repaired(backend: Ba
     other.folder_pages.grace = 0
     await pages(other)
     assert await versions(store, folder) == [entry_content(record_bytes(folder))[:32]] * 2
-    # The record changed with the entries left behind (as a cut rollback or
-    # two racing PATCHes leave): served as stored, never the cached copy.
+    # The record changed with the entries left behind (as a PATCH cut amid
+    # a race leaves): served as stored, never the cached copy.
     changed = folder.model_copy(update={"description": "written"})
     stale = await backend.get_bytes(store.folder_index.key("asc", folder.created_at, folder.id))
     await store.folder_pages.save(changed, new=False)
@@ -104,6 +106,33 @@ async def test_a_change_cut_between_its_writes_is_read_then_repaired(backend: Ba
         await backend.put_bytes(store.folder_index.key(order, folder.created_at, folder.id), stale + b"x")
     for fresh in (store, other, FolderStore(backend)):
         assert (await pages(fresh))[0][0]["description"] == "written"
+
+
+async def test_racing_patches_leave_no_stale_cached_folder(backend: BaseBackend, monkeypatch) -> None:  # noqa: ANN001
+    """P1 writes its entries, P2 its entries and record, a reader caches P2's
+    folder, then P1 writes its record: the reader must not keep P2's."""
+    store, reader = FolderStore(backend), FolderStore(backend)
+    folder = await store.create_folder(CreateFolder(name="raced"))
+    held, release = asyncio.Event(), asyncio.Event()
+    put_bytes = backend.put_bytes
+
+    async def holding_p1_record(key: str, data: bytes, **kwargs):  # noqa: ANN003, ANN202
+        if key == keys.folder(folder.id) and b'"description":"one"' in data and not release.is_set():
+            held.set()
+            await release.wait()
+        return await put_bytes(key, data, **kwargs)
+
+    monkeypatch.setattr(backend, "put_bytes", holding_p1_record)
+    p1 = asyncio.create_task(store.update_folder(folder.id, UpdateFolder(description="one")))
+    await asyncio.wait_for(held.wait(), 10)  # P1's entries written, its record not yet
+    await store.update_folder(folder.id, UpdateFolder(description="two"))
+    assert [f["description"] for f in (await pages(reader))[0]] == ["two"]  # cached there now
+    release.set()
+    await p1
+    assert (await store.get_folder(folder.id)).description == "one"
+    for process in (reader, store, FolderStore(backend)):
+        assert await pages(process) == await expected_pages(backend)
+        assert (await pages(process))[0][0]["description"] == "one"
 
 
 async def test_legacy_empty_entries_keep_paging(backend: BaseBackend) -> None:

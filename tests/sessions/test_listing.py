@@ -100,6 +100,32 @@ async def test_what_crashes_and_races_leave_is_repaired_or_ignored(backend: Base
     assert len(await packs(backend)) == 1
 
 
+async def test_packs_answer_in_this_versions_wire_form(backend: BaseBackend) -> None:
+    store = SessionStore(backend)
+    await create(store, 8)
+    await fresh(backend).all()
+    (pack,) = await packs(backend)
+    content = json.loads(await backend.get_bytes(pack))
+    # As a version with another wire form packed them: a field since
+    # removed, one since added missing, a value in an older spelling.
+    for copy in content.values():
+        wire = copy[1]
+        del wire["toolCallCount"]
+        wire |= {"retired": 1, "cost": 0, "createdAt": wire["createdAt"].replace("Z", "+00:00")}
+    await backend.put_json(pack, content)
+    expected = await every_record(backend)
+    assert await fresh(backend).all() == expected
+    assert await packs(backend) == [pack]  # taken as it is: no record read again
+    # An entry this version's ``Session`` refuses: the pack is dropped, its
+    # sessions read again and packed anew.
+    content[next(iter(content))][1]["browserMode"] = "retired-mode"
+    await backend.put_json(pack, content)
+    assert await fresh(backend).all() == expected
+    (repacked,) = await packs(backend)
+    assert repacked > pack
+    assert await fresh(backend).all() == expected
+
+
 async def test_a_pack_replaced_while_it_is_read(backend: BaseBackend) -> None:
     store = SessionStore(backend)
     await create(store, REPACK)
