@@ -15,7 +15,10 @@ not even where etags are content hashes (S3). Then:
   its entries naming it, so a cached (entry etag, folder) pair outlives no
   record write, however PATCHes interleave; the first write makes a change
   cut before its second one safe (see below). A new folder's record goes
-  first, as before: an entry never names a folder that was never written;
+  first, as before: an entry never names a folder that was never written,
+  so pages are never cut short by entries to skip; a create cut between
+  the two leaves a folder that GET opens and DELETE removes but no page
+  lists (a delete removes the entries first, so a cut one leaves the same);
 - a cursor's position (its creation time, which never changes) comes from
   the cache too; that the cursor still exists is checked at the same time
   as the page is listed, so a deleted cursor still gets its 400.
