@@ -204,7 +204,10 @@ def test_at_the_bound_of_busy_connections_new_ones_are_refused() -> None:
         try:
             for sock in uploads:
                 sock.sendall(upload_head(path, 1_000_000) + multipart_head() + b"x" * 1000)
-            time.sleep(0.5)
+            # Time for every upload's head to be read, and for the session
+            # create's connection to be seen closed: either one still
+            # waiting would be cut in place of the new connection.
+            time.sleep(2)
             with connect(server.settings.port) as refused:
                 assert closed_by_server(refused, wait=1)
             with pytest.raises(httpx.TransportError):
