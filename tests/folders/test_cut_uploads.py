@@ -58,11 +58,18 @@ async def exists(storage: BaseBackend, key: str) -> bool:
     return True
 
 
-async def until_no_jobs(storage: BaseBackend, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while [entry async for entry in storage.iter_all("folder-jobs/")]:
-        assert time.monotonic() < deadline, "jobs are left"
-        await asyncio.sleep(0.05)
+async def process_until_no_jobs(store: FolderStore, timeout: float = 15) -> None:
+    """Run a processor (short leases, so cut uploads' jobs are taken over)
+    until no job is left."""
+    processor = Processor(store, workers=1, lease_seconds=1)
+    processor.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while [entry async for entry in store.storage.iter_all("folder-jobs/")]:
+            assert time.monotonic() < deadline, "jobs are left"
+            await asyncio.sleep(0.05)
+    finally:
+        await processor.close()
 
 
 async def test_each_cut_state_is_completed_or_removed(backend: BaseBackend) -> None:
@@ -72,12 +79,7 @@ async def test_each_cut_state_is_completed_or_removed(backend: BaseBackend) -> N
         STEPS[steps - 1]: await cut_upload(store, folder, f"{STEPS[steps - 1]}.txt", steps)
         for steps in (1, 2, 3, 4, 5, 6)
     }
-    processor = Processor(store, workers=1, lease_seconds=1)
-    processor.start()
-    try:
-        await until_no_jobs(backend)
-    finally:
-        await processor.close()
+    await process_until_no_jobs(store)
     listed = await store.list_files(folder.id, "asc", 100, None, None, include_content=True)
     # Only the upload that took its name was answered: it completes.
     assert [(m.file_name, m.processing_status, m.content) for m in listed] == [("claim.txt", "completed", "claim.txt")]
@@ -176,12 +178,7 @@ async def test_every_cut_of_the_last_round_is_completed_or_removed(backend: Base
     assert {m.id for m in before} == with_record
     assert {m.processing_status for m in before} == {"pending"}
 
-    processor = Processor(store, workers=1, lease_seconds=1)
-    processor.start()
-    try:
-        await until_no_jobs(backend)
-    finally:
-        await processor.close()
+    await process_until_no_jobs(store)
     listed = await store.list_files(folder.id, "asc", 1000, None, None, include_content=True)
     kept = sorted(meta.file_name for landed, meta in cut if landed >= KEPT)
     assert len(kept) == 4
