@@ -16,20 +16,15 @@ import asyncio
 import itertools
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
-from aiobotocore.session import get_session
-
-from backends.s3 import PART_SIZE, PARTS_IN_FLIGHT, client_config
-from tests.seaweedfs import BUCKET, SeaweedFS
-from tests.server import free_port
+from backends.s3 import PART_SIZE, PARTS_IN_FLIGHT
+from tests.seaweedfs import BUCKET
 from tests.test_streaming import memory_kib
 
-from .transfer import CHUNK, cli, make_source, report, start, timed_download, timed_upload, wait_ready
+from .transfer import CHUNK, cli, make_source, report, s3_rig, timed_download, timed_upload
 
 
 async def direct_upload(client, key: str, path: Path) -> float:  # noqa: ANN001
@@ -84,56 +79,37 @@ async def run(size: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-s3-") as tmp:
         folder = Path(tmp)
         source = make_source(folder, size)
-        s3 = SeaweedFS(folder / "seaweedfs")
-        s3.start()
-        port = free_port()
-        env = {**s3.environment(), "GATEWAY_MAX_UPLOAD_BYTES": str(2 * size)}
-        storage = f"s3://{BUCKET}/gw?addressing_style=path"
-        gateway = start([sys.executable, "-m", "gateway", "--storage", storage, "--port", str(port)], env)
-        try:
-            session = get_session()
-            async with (
-                aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=900)) as http,
-                session.create_client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
-                                      aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                      aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                                      config=client_config("path")) as client,
-            ):  # fmt: skip
-                gw = f"http://127.0.0.1:{port}"
-                await wait_ready(http, f"{gw}/health")
-                async with http.post(f"{gw}/api/sessions", json={"title": "bench"}) as response:
-                    files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
-                rss_before = memory_kib(gateway.pid, "VmRSS")
-                names = ("gw up", "s3 up", "gw down", "s3 down")
-                times: dict[str, list[float]] = {name: [] for name in names}
-                #: CPU seconds of (gateway, SeaweedFS, this client) per step.
-                cpu: dict[str, list[tuple[float, ...]]] = {name: [] for name in names}
-                pids = (gateway.pid, s3._process.pid)  # type: ignore[union-attr]
-                for n in range(rounds):
-                    # New keys each round and no deletes (SeaweedFS reclaims
-                    # space in the background, which would slow whoever is next).
-                    # Who goes first alternates: SeaweedFS's own pace drifts.
-                    gw_name, s3_key = f"{n}.bin", f"direct/{n}.bin"
-                    ups = [
-                        ("gw up", timed_upload(http, f"{files}/upload", source, gw_name)),
-                        ("s3 up", direct_upload(client, s3_key, source)),
-                    ]
-                    downs = [
-                        ("gw down", timed_download(http, f"{files}/{gw_name}", size)),
-                        ("s3 down", direct_download(client, s3_key, size)),
-                    ]
-                    order = slice(None, None, -1 if n % 2 else 1)
-                    for steps in (ups, downs):
-                        for name, step in steps[order]:
-                            before = (*map(cpu_seconds, pids), time.process_time())
-                            times[name].append(await step)
-                            after = (*map(cpu_seconds, pids), time.process_time())
-                            cpu[name].append(tuple(b - a for a, b in zip(before, after, strict=True)))
-                growth = (memory_kib(gateway.pid, "VmHWM") - rss_before) / 1024
-        finally:
-            gateway.terminate()
-            gateway.wait(timeout=30)
-            s3.stop()
+        async with s3_rig(folder, {"GATEWAY_MAX_UPLOAD_BYTES": str(2 * size)}, timeout=900) as rig:
+            http, client, gw, gateway, s3 = rig.http, rig.client, rig.url, rig.gateway, rig.s3
+            async with http.post(f"{gw}/api/sessions", json={"title": "bench"}) as response:
+                files = f"{gw}/api/sessions/{(await response.json())['id']}/files"
+            rss_before = memory_kib(gateway.pid, "VmRSS")
+            names = ("gw up", "s3 up", "gw down", "s3 down")
+            times: dict[str, list[float]] = {name: [] for name in names}
+            #: CPU seconds of (gateway, SeaweedFS, this client) per step.
+            cpu: dict[str, list[tuple[float, ...]]] = {name: [] for name in names}
+            pids = (gateway.pid, s3._process.pid)  # type: ignore[union-attr]
+            for n in range(rounds):
+                # New keys each round and no deletes (SeaweedFS reclaims
+                # space in the background, which would slow whoever is next).
+                # Who goes first alternates: SeaweedFS's own pace drifts.
+                gw_name, s3_key = f"{n}.bin", f"direct/{n}.bin"
+                ups = [
+                    ("gw up", timed_upload(http, f"{files}/upload", source, gw_name)),
+                    ("s3 up", direct_upload(client, s3_key, source)),
+                ]
+                downs = [
+                    ("gw down", timed_download(http, f"{files}/{gw_name}", size)),
+                    ("s3 down", direct_download(client, s3_key, size)),
+                ]
+                order = slice(None, None, -1 if n % 2 else 1)
+                for steps in (ups, downs):
+                    for name, step in steps[order]:
+                        before = (*map(cpu_seconds, pids), time.process_time())
+                        times[name].append(await step)
+                        after = (*map(cpu_seconds, pids), time.process_time())
+                        cpu[name].append(tuple(b - a for a, b in zip(before, after, strict=True)))
+            growth = (memory_kib(gateway.pid, "VmHWM") - rss_before) / 1024
 
     report(f"S3 (SeaweedFS), {size / 2**20:.0f} MiB x {rounds} rounds", size, times, "s3", growth)
     for direction in ("up", "down"):

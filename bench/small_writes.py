@@ -16,19 +16,15 @@ import argparse
 import asyncio
 import json
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
-from aiobotocore.session import get_session
 
-from backends.s3 import client_config
-from tests.seaweedfs import BUCKET, SeaweedFS
-from tests.server import free_port
+from tests.seaweedfs import BUCKET
 
-from .transfer import start, wait_ready
+from .transfer import s3_rig
 
 TEXT = (b"A small note of text, as agents upload them.\n" * 23)[:1024]
 SESSION = {"title": "bench"}
@@ -59,56 +55,38 @@ async def timed(step) -> float:  # noqa: ANN001
 
 async def run(rounds: int, gateway_env: dict[str, str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
-        s3 = SeaweedFS(Path(tmp) / "seaweedfs")
-        s3.start()
-        port = free_port()
-        env = {**s3.environment(), **gateway_env}
-        storage = f"s3://{BUCKET}/gw?addressing_style=path"
-        gateway = start([sys.executable, "-m", "gateway", "--storage", storage, "--port", str(port)], env)
-        try:
-            async with (
-                aiohttp.ClientSession() as http,
-                get_session().create_client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
-                                            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-                                            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-                                            config=client_config("path")) as client,
-            ):  # fmt: skip
-                gw = f"http://127.0.0.1:{port}"
-                await wait_ready(http, f"{gw}/health")
-                async with http.post(f"{gw}/v1/folders/", json={"name": "bench"}) as response:
-                    upload = f"{gw}/v1/folders/{(await response.json())['id']}/upload"
-                n = 0
+        async with s3_rig(Path(tmp), gateway_env) as rig:
+            http, client, gw = rig.http, rig.client, rig.url
+            async with http.post(f"{gw}/v1/folders/", json={"name": "bench"}) as response:
+                upload = f"{gw}/v1/folders/{(await response.json())['id']}/upload"
+            n = 0
 
-                async def direct(data: bytes) -> None:
-                    await client.put_object(Bucket=BUCKET, Key=f"direct/{n}-{len(data)}", Body=data)
+            async def direct(data: bytes) -> None:
+                await client.put_object(Bucket=BUCKET, Key=f"direct/{n}-{len(data)}", Body=data)
 
-                async def letta_upload() -> None:
-                    form = aiohttp.FormData()
-                    form.add_field("file", TEXT, filename=f"note-{n}.txt", content_type="text/plain")
-                    async with http.post(upload, data=form) as response:
-                        assert response.status == 200, await response.text()
+            async def letta_upload() -> None:
+                form = aiohttp.FormData()
+                form.add_field("file", TEXT, filename=f"note-{n}.txt", content_type="text/plain")
+                async with http.post(upload, data=form) as response:
+                    assert response.status == 200, await response.text()
 
-                async def session_create() -> None:
-                    async with http.post(f"{gw}/api/sessions", json=SESSION) as response:
-                        assert response.status == 201, await response.text()
+            async def session_create() -> None:
+                async with http.post(f"{gw}/api/sessions", json=SESSION) as response:
+                    assert response.status == 201, await response.text()
 
-                steps = {
-                    "s3 put 1 KiB": lambda: direct(TEXT),
-                    "letta upload": letta_upload,
-                    "s3 put record": lambda: direct(RECORD),
-                    "session create": session_create,
-                }
-                for step in steps.values():  # warm up connections and code paths
-                    await step()
-                times: dict[str, list[float]] = {name: [] for name in steps}
-                for n in range(rounds):
-                    order = list(steps.items())
-                    for name, step in order[:: -1 if n % 2 else 1]:
-                        times[name].append(await timed(step))
-        finally:
-            gateway.terminate()
-            gateway.wait(timeout=30)
-            s3.stop()
+            steps = {
+                "s3 put 1 KiB": lambda: direct(TEXT),
+                "letta upload": letta_upload,
+                "s3 put record": lambda: direct(RECORD),
+                "session create": session_create,
+            }
+            for step in steps.values():  # warm up connections and code paths
+                await step()
+            times: dict[str, list[float]] = {name: [] for name in steps}
+            for n in range(rounds):
+                order = list(steps.items())
+                for name, step in order[:: -1 if n % 2 else 1]:
+                    times[name].append(await timed(step))
     median = {name: statistics.median(samples) * 1000 for name, samples in times.items()}
     for name, samples in times.items():
         ms = sorted(s * 1000 for s in samples)

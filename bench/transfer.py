@@ -12,17 +12,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
+from aiobotocore.session import get_session
 
+from backends.s3 import client_config
+from tests.seaweedfs import BUCKET, SeaweedFS
 from tests.server import free_port
 from tests.test_streaming import memory_kib
 
@@ -159,3 +165,42 @@ def cli(doc: str, run: Callable[[int, int], Awaitable[None]]) -> None:
 
 if __name__ == "__main__":
     cli(__doc__, run)
+
+
+@dataclass
+class S3Rig:
+    """A SeaweedFS, a gateway process on it, and the two clients a bench
+    compares: HTTP to the gateway, aiobotocore straight to the same S3."""
+
+    s3: SeaweedFS
+    gateway: subprocess.Popen
+    url: str
+    http: aiohttp.ClientSession
+    client: Any
+
+
+@contextlib.asynccontextmanager
+async def s3_rig(folder: Path, gateway_env: Mapping[str, str], timeout: float = 300) -> AsyncIterator[S3Rig]:
+    """Everything started in ``folder``, the gateway ready; all stopped after.
+    ``timeout``: of each HTTP request, in seconds (aiohttp's default)."""
+    s3 = SeaweedFS(folder / "seaweedfs")
+    s3.start()
+    port = free_port()
+    env = {**s3.environment(), **gateway_env}
+    storage = f"s3://{BUCKET}/gw?addressing_style=path"
+    gateway = start([sys.executable, "-m", "gateway", "--storage", storage, "--port", str(port)], env)
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,
+            get_session().create_client("s3", endpoint_url=s3.endpoint, region_name="us-east-1",
+                                        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+                                        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+                                        config=client_config("path")) as client,
+        ):  # fmt: skip
+            url = f"http://127.0.0.1:{port}"
+            await wait_ready(http, f"{url}/health")
+            yield S3Rig(s3, gateway, url, http, client)
+    finally:
+        gateway.terminate()
+        gateway.wait(timeout=30)
+        s3.stop()
