@@ -73,6 +73,16 @@ def make_video(path: Path) -> None:
             container.mux(packet)
 
 
+async def until_idle(http: aiohttp.ClientSession, url: str, seconds: float) -> None:
+    """Wait until the gateway at ``url`` makes and stores no thumbnail."""
+    for _ in range(int(seconds * 100)):
+        async with http.get(f"{url}/metrics") as response:
+            if "gateway_thumbnails_queued 0.0" in await response.text():
+                return
+        await asyncio.sleep(0.01)
+    raise TimeoutError(f"the gateway stayed busy for {seconds} s")
+
+
 async def timed(call: Callable[[], Awaitable[object]]) -> float:
     started = time.perf_counter()
     await call()
@@ -126,15 +136,6 @@ async def run(rounds: int) -> None:
                     async with http.post(f"{files}/upload", data=form) as response:
                         assert response.status == 201
 
-                async def stored() -> None:
-                    """Wait until no thumbnail is being made or stored (at most 10 s)."""
-                    for _ in range(1000):
-                        async with http.get(f"{url}/metrics") as response:
-                            if "gateway_thumbnails_queued 0.0" in await response.text():
-                                return
-                        await asyncio.sleep(0.01)
-                    raise TimeoutError("the thumbnail was not stored")
-
                 async def get(query: str) -> None:
                     async with http.get(f"{files}/{query}") as response:
                         assert response.status == 200, await response.text()
@@ -159,7 +160,7 @@ async def run(rounds: int) -> None:
                     times.setdefault("image: gateway, first", []).append(
                         await timed(lambda: get("photo.jpg?thumb=w200"))
                     )
-                    await stored()
+                    await until_idle(http, url, 10)
                     times.setdefault("image: gateway, cached", []).append(
                         await timed(lambda: get("photo.jpg?thumb=w200"))
                     )
@@ -293,15 +294,6 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                         assert response.status == 200, (target, response.status)
                         await response.read()
 
-                async def idle() -> None:
-                    """Wait until the gateway stores no thumbnail (at most 60 s)."""
-                    for _ in range(6000):
-                        async with http.get(f"{url}/metrics") as response:
-                            if "gateway_thumbnails_queued 0.0" in await response.text():
-                                return
-                        await asyncio.sleep(0.01)
-                    raise TimeoutError("the gateway stayed busy")
-
                 async def rate(targets: list[str]) -> float:
                     pending = iter(targets)
 
@@ -331,7 +323,8 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                     for system in abba:
                         if system == "gateway":
                             await upload([first])
-                            await idle()  # a single request to an idle gateway, as pyvips gets an idle process
+                            # A single request to an idle gateway, as pyvips gets an idle process.
+                            await until_idle(http, url, 60)
                             spent = await timed(lambda: get(f"{files}/first.jpg?thumb=w200"))
                         else:
                             spent = timed_sync(
