@@ -25,6 +25,9 @@ from .rawhttp import closed_by_server, connect, multipart_head, multipart_tail, 
 from .seaweedfs import BUCKET
 from .server import ThreadedGateway
 
+#: Bounds on how long the server takes to answer and to cut.
+pytestmark = pytest.mark.serial
+
 HEALTH = b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 

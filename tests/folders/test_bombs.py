@@ -26,6 +26,9 @@ from backends import backend_from_url
 from ..letta_client import letta, processed
 from ..process import GatewayProcess
 
+#: /health is timed while the bombs run.
+pytestmark = pytest.mark.serial
+
 #: Limits small enough for a test, far below the bombs' needs.
 LIMITS = {"GATEWAY_PROCESSING_TIMEOUT": "3", "GATEWAY_PROCESSING_MAX_TEXT_BYTES": "4000000"}
 

@@ -9,6 +9,7 @@ import threading
 import time
 
 import httpx
+import pytest
 from PIL import Image
 
 from gateway.thumbnails.images import MAX_JPEG_METADATA, image_thumbnail
@@ -16,6 +17,9 @@ from gateway.thumbnails.spec import parse_thumb
 
 from ..process import GatewayProcess
 from .media import encode
+
+#: A refusal is timed.
+pytestmark = pytest.mark.serial
 
 
 def memory(pid: int) -> dict[str, int]:
