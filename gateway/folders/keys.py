@@ -5,8 +5,8 @@
 - ``folder-files/<folder id>/``: everything of one folder's files, removed
   with the folder: ``records/<id>.json`` (the FileMetadata), ``blobs/<id>``
   (the bytes), ``content/<id>`` (the extracted text), ``names/`` (claims
-  on file names), ``originals/<sha256(name)>/<id>`` (which files were
-  uploaded under a name) and ``index/``.
+  on file names), ``originals/<sha256(name)>/<id>`` (which files stored
+  as ``name_(N)`` were uploaded as ``name``) and ``index/``.
 
 The processing jobs keep theirs in ``jobs.py``.
 """

@@ -7,10 +7,12 @@ three rounds, what each round holds at once:
    while the folder and the claims on the name are read and a small body
    (one read of the upload stream) is received whole;
 2. a larger body's bytes;
-3. the record, the small body's bytes, the two index entries, the
-   original's marker (``_same_original``) and the name claim; in
-   ``replace`` mode the take-over of the name comes after the rest has
-   landed, so that a replace that fails leaves the old file its name.
+3. the record, the small body's bytes, the two index entries and the
+   name claim; in ``replace`` mode the take-over of the name comes after
+   the rest has landed, so that a replace that fails leaves the old file
+   its name. A file stored as ``name_(N).ext`` also gets a marker of the
+   name it was uploaded as (``_same_original``), with its renamed record;
+   one that bears that name needs none: its claim says so.
 
 Why this order holds, and what a crash at any point leaves:
 
@@ -19,8 +21,8 @@ Why this order holds, and what a crash at any point leaves:
   decides: no record: what the job names is removed (bytes, index entries,
   marker, then the job); a record that does not hold its name, or holds it
   without the bytes: removed, as the upload was not answered; a record
-  holding its name with its bytes: processed, its index entries and
-  marker written again in case the cut left them out. No cut upload stays
+  holding its name with its bytes: processed, its index entries (and
+  marker) written again in case the cut left them out. No cut upload stays
   ``pending`` for ever, and no name is held by something invisible for
   longer than its upload's lease.
 - The claim may land before the record: a racing upload that finds the
@@ -340,12 +342,15 @@ class FolderStore:
             raise
 
     async def _write_entries(self, meta: FileMetadata) -> None:
-        """The record and what finds it: the index entries and the original's marker."""
+        """The record and the index entries that list it."""
         await together(
             self.storage.put_json(keys.record(meta.source_id, meta.id), meta.wire()),
             self._index(meta.source_id).add(meta.created_at, meta.id),
-            self.storage.put_bytes(keys.original(meta.source_id, meta.original_file_name, meta.id), b""),
         )
+
+    async def _mark_original(self, meta: FileMetadata) -> None:
+        """The marker that finds a file stored under another name than it was uploaded as."""
+        await self.storage.put_bytes(keys.original(meta.source_id, meta.original_file_name, meta.id), b"")
 
     async def _settle(
         self, folder: Folder, meta: FileMetadata, names: NameClaims, mode: Duplicates, holder: str | None
@@ -363,7 +368,9 @@ class FolderStore:
             if mode == "suffix":
                 meta = meta.model_copy(update={"file_name": suffixed(meta.original_file_name, n)})
                 # Written before it is claimed, so that the claim's holder is seen to hold it.
-                await self.storage.put_json(keys.record(folder.id, meta.id), meta.wire())
+                await together(
+                    self.storage.put_json(keys.record(folder.id, meta.id), meta.wire()), self._mark_original(meta)
+                )
             elif (existing := await self._duplicate(folder, meta.file_name, holder, mode)) is not None:
                 await self.remove_file(meta)
                 return existing, True
@@ -385,8 +392,9 @@ class FolderStore:
 
     async def _same_original(self, folder_id: str, original: str) -> FileMetadata | None:
         """A file of the folder uploaded as ``original``, preferably the one
-        that bears that name; only files holding their name count, not
-        uploads still racing for one."""
+        that bears that name (its claim finds it), else one stored as
+        ``original_(N)`` (its marker does); only files holding their name
+        count, not uploads still racing for one."""
         names = self._names(folder_id)
         holder = await names.holder(original)
         others = await self.storage.list(keys.original(folder_id, original), limit=100)
@@ -438,14 +446,15 @@ class FolderStore:
     async def complete_cut_upload(self, meta: FileMetadata) -> bool:
         """For a file that holds its name but whose upload may have been cut
         (its job was taken over): whether its bytes are stored. If they
-        are, the upload's last round may still have left out an index entry
-        or the original's marker: written again (the same empty objects)."""
+        are, the upload's last rounds may still have left out an index entry
+        or, for a renamed file, the original's marker: written again (the
+        same empty objects)."""
         if not await self._exists(keys.blob(meta.source_id, meta.id)):
             return False
-        await together(
-            self._index(meta.source_id).add(meta.created_at, meta.id),
-            self.storage.put_bytes(keys.original(meta.source_id, meta.original_file_name, meta.id), b""),
-        )
+        writes = [self._index(meta.source_id).add(meta.created_at, meta.id)]
+        if meta.file_name != meta.original_file_name:
+            writes.append(self._mark_original(meta))
+        await together(*writes)
         return True
 
     async def collect_orphans(self, grace: float) -> int:
