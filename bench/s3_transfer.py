@@ -24,7 +24,7 @@ from backends.s3 import PART_SIZE, PARTS_IN_FLIGHT
 from tests.seaweedfs import BUCKET
 from tests.test_streaming import memory_kib
 
-from .transfer import CHUNK, cli, make_source, report, s3_rig, timed_download, timed_upload
+from .transfer import CHUNK, cli, cpu_seconds, make_source, report, s3_rig, timed_download, timed_upload
 
 
 async def direct_upload(client, key: str, path: Path) -> float:  # noqa: ANN001
@@ -66,12 +66,6 @@ async def direct_download(client, key: str, size: int) -> float:  # noqa: ANN001
             received += len(chunk)
     assert received == size
     return time.perf_counter() - started
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process so far, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def run(size: int, rounds: int) -> None:

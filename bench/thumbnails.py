@@ -44,7 +44,7 @@ from gateway.thumbnails.images import image_thumbnail
 from gateway.thumbnails.spec import ThumbSpec
 from tests.server import free_port
 
-from .transfer import start, wait_ready
+from .transfer import cpu_seconds, start, wait_ready
 
 VIDEO_SECONDS, FPS, GOP = 12, 25, 125  # a keyframe every 5 s
 VIDEO_TIMES = {"keyframe (0 s)": 0.0, "mid-GOP (3.7 s)": 3.7, "near end (11.9 s)": 11.9}
@@ -271,6 +271,7 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
         )
         server = start([thumbor, "-c", str(folder / "thumbor.conf"), "-p", str(thumbor_port), "-l", "error"])
         rates: dict[str, list[float]] = {}
+        cpu_ms: dict[str, list[float]] = {}
         firsts: dict[str, list[float]] = {}
         try:
             connector = aiohttp.TCPConnector(limit=2 * CONCURRENCY)
@@ -294,14 +295,19 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                         assert response.status == 200, (target, response.status)
                         await response.read()
 
-                async def rate(targets: list[str]) -> float:
+                async def rate(name: str, targets: list[str]) -> None:
+                    """Requests per second, and the server's CPU milliseconds per request."""
                     pending = iter(targets)
 
                     async def worker() -> None:
                         for target in pending:
                             await get(target)
 
-                    return len(targets) / await timed(lambda: asyncio.gather(*(worker() for _ in range(CONCURRENCY))))
+                    pid = (gateway if name.endswith("gateway") else server).pid
+                    before = cpu_seconds(pid)
+                    spent = await timed(lambda: asyncio.gather(*(worker() for _ in range(CONCURRENCY))))
+                    rates.setdefault(name, []).append(len(targets) / spent)
+                    cpu_ms.setdefault(name, []).append((cpu_seconds(pid) - before) * 1000 / len(targets))
 
                 def urls(system: str, work: list[tuple[Path, ThumbSpec]]) -> list[str]:
                     if system == "gateway":
@@ -314,12 +320,12 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                     for system in systems:
                         if system == "gateway":
                             await upload(repeat)  # new etags: no thumbnail or copy of the last round
-                        rates.setdefault(f"repeat {system}", []).append(await rate(urls(system, order)))
+                        await rate(f"repeat {system}", urls(system, order))
                     abba = (*systems, *reversed(systems)) * 2
                     for system in abba:
                         if system == "gateway":
                             await upload(cold)
-                        rates.setdefault(f"cold {system}", []).append(await rate(urls(system, cold_work)))
+                        await rate(f"cold {system}", urls(system, cold_work))
                     for system in abba:
                         if system == "gateway":
                             await upload([first])
@@ -336,9 +342,11 @@ async def versus_thumbor(rounds: int, thumbor: str) -> None:
                 process.terminate()
                 process.wait(timeout=30)
 
-    print(f"Thumbnails vs thumbor, concurrency {CONCURRENCY}, {rounds} rounds (requests/s, median [min-max]):")
+    print(f"Thumbnails vs thumbor, concurrency {CONCURRENCY}, {rounds} rounds (requests/s, median [min-max];")
+    print("  the server's CPU ms per request, median):")
     for name, samples in rates.items():
-        print(f"  {name:<16} {statistics.median(samples):7.1f} [{min(samples):.1f}-{max(samples):.1f}]")
+        spread, cpu = f"[{min(samples):.1f}-{max(samples):.1f}]", statistics.median(cpu_ms[name])
+        print(f"  {name:<16} {statistics.median(samples):7.1f} {spread}  {cpu:6.1f} ms CPU")
     for workload in ("repeat", "cold"):
         ratios = [g / t for g, t in zip(rates[f"{workload} gateway"], rates[f"{workload} thumbor"], strict=True)]
         print(
