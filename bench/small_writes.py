@@ -49,6 +49,10 @@ RECORD = json.dumps(
 ).encode()
 
 
+#: The ratios the issue sets a target for (at most 2).
+TARGETS = ("letta upload / put", "session create / put")
+
+
 async def timed(step) -> float:  # noqa: ANN001
     started = time.perf_counter()
     await step()
@@ -66,8 +70,8 @@ async def run(rounds: int, gateway_env: dict[str, str]) -> dict[str, float]:
             async def direct(data: bytes, copy: int = 0) -> None:
                 await client.put_object(Bucket=BUCKET, Key=f"direct/{n}-{len(data)}-{copy}", Body=data)
 
-            async def six_at_once() -> None:
-                await asyncio.gather(*(direct(TEXT, copy) for copy in range(6)))
+            async def six_at_once() -> None:  # keys of their own, not the single PUT's
+                await asyncio.gather(*(direct(TEXT, copy) for copy in range(1, 7)))
 
             async def letta_upload() -> None:
                 form = aiohttp.FormData()
@@ -104,7 +108,7 @@ async def run(rounds: int, gateway_env: dict[str, str]) -> dict[str, float]:
         "6 puts at once / put": median["s3 6 puts at once"] / median["s3 put 1 KiB"],
     }
     for name, ratio in ratios.items():
-        print(f"  {name:22} {ratio:.2f}" + ("" if name.startswith("6") else "  (target <= 2)"))
+        print(f"  {name:22} {ratio:.2f}" + ("  (target <= 2)" if name in TARGETS else ""))
     return ratios
 
 
