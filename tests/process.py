@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -51,3 +54,14 @@ class GatewayProcess:
     def pid(self) -> int:
         assert self.process is not None
         return self.process.pid
+
+    def killed_amid(self, work: Callable[[int], None], count: int) -> None:
+        """Run ``work(0)`` to ``work(count - 1)`` on 8 threads and SIGKILL the
+        gateway while they do; ``work`` swallows the errors the kill causes."""
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            running = [pool.submit(work, n) for n in range(count)]
+            assert self.process is not None
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=10)
+            for future in running:
+                future.result()

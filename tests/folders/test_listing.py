@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -248,13 +247,7 @@ async def test_a_process_killed_amid_changes(s3_server: SeaweedFS) -> None:
                 except Exception:  # noqa: BLE001  (killed under it)
                     pass
 
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                work = [pool.submit(hammer, n) for n in range(30)]
-                assert doomed.process is not None
-                doomed.process.send_signal(signal.SIGKILL)
-                doomed.process.wait(timeout=10)
-                for future in work:
-                    future.result()
+            doomed.killed_amid(hammer, 30)
         # A create killed between its record and its entries leaves a folder
         # that GET opens and DELETE removes but no page lists (the listing
         # module's docstring): pages are the records that have entries.

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -210,13 +209,7 @@ async def test_a_process_killed_amid_creates_deletes_and_listings(s3_server: Sea
                 except httpx.HTTPError:  # killed under it
                     pass
 
-            with ThreadPoolExecutor(max_workers=8) as pool:
-                work = [pool.submit(hammer, n) for n in range(40)]
-                assert doomed.process is not None
-                doomed.process.send_signal(signal.SIGKILL)
-                doomed.process.wait(timeout=10)
-                for future in work:
-                    future.result()
+            doomed.killed_amid(hammer, 40)
         backend = backend_from_url(storage)
         await backend.start()
         try:
